@@ -1,0 +1,1 @@
+"""Hook implementations registered through the qpi entry point."""

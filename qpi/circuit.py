@@ -1,0 +1,357 @@
+"""A small framework-neutral circuit form: what the wire can carry, and nothing more.
+
+Plugins translate native circuits (Qiskit, PennyLane, Cirq) into a :class:`Circuit`;
+:mod:`qpi.qasm3` writes it as OpenQASM 3 and parses that text back. The form has qubit and
+clbit counts, gates from OpenQASM 3's ``stdgates.inc`` whose parameters are numbers, named
+inputs or arithmetic expressions of inputs, and ``measure``, ``reset`` and ``barrier``.
+
+Instructions are plain named tuples so that building a 40,000-instruction circuit stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, TypeAlias
+
+from qpi.errors import ValidationError
+
+__all__ = [
+    "GATES",
+    "Circuit",
+    "Expr",
+    "Instruction",
+    "Param",
+    "ParamValue",
+    "evaluate",
+    "parameters_of",
+]
+
+#: Gates of ``stdgates.inc`` (plus the built-in ``U``), as ``name: (num_qubits, num_params)``.
+GATES: dict[str, tuple[int, int]] = {
+    "id": (1, 0),
+    "x": (1, 0),
+    "y": (1, 0),
+    "z": (1, 0),
+    "h": (1, 0),
+    "s": (1, 0),
+    "sdg": (1, 0),
+    "t": (1, 0),
+    "tdg": (1, 0),
+    "sx": (1, 0),
+    "p": (1, 1),
+    "phase": (1, 1),
+    "rx": (1, 1),
+    "ry": (1, 1),
+    "rz": (1, 1),
+    "u1": (1, 1),
+    "u2": (1, 2),
+    "u3": (1, 3),
+    "U": (1, 3),
+    "cx": (2, 0),
+    "CX": (2, 0),
+    "cy": (2, 0),
+    "cz": (2, 0),
+    "ch": (2, 0),
+    "swap": (2, 0),
+    "cp": (2, 1),
+    "cphase": (2, 1),
+    "crx": (2, 1),
+    "cry": (2, 1),
+    "crz": (2, 1),
+    "cu": (2, 4),
+    "ccx": (3, 0),
+    "cswap": (3, 0),
+}
+
+#: Non-gate instructions the form carries.
+DIRECTIVES: frozenset[str] = frozenset({"measure", "reset", "barrier"})
+
+_BINARY_OPS: dict[str, Callable[[float, float], float]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+}
+
+_UNARY_OPS: dict[str, Callable[[float], float]] = {
+    "neg": operator.neg,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """An arithmetic expression of named inputs.
+
+    ``op`` is ``"param"`` (``args == (name,)``), one of ``+ - * /`` (two operands) or ``"neg"``
+    (one operand). Operands are numbers or other expressions. Build expressions with
+    :class:`Param` and Python operators: ``2 * Param("theta") + 0.5``.
+    """
+
+    op: str
+    args: tuple[Expr | float | str, ...]
+
+    def __post_init__(self) -> None:
+        if self.op == "param":
+            if len(self.args) != 1 or not isinstance(self.args[0], str) or not self.args[0]:
+                raise ValidationError("a parameter expression needs exactly one non-empty name")
+        elif self.op in _BINARY_OPS:
+            if len(self.args) != 2:
+                raise ValidationError(f"operator {self.op!r} takes two operands")
+        elif self.op in _UNARY_OPS:
+            if len(self.args) != 1:
+                raise ValidationError(f"operator {self.op!r} takes one operand")
+        else:
+            raise ValidationError(
+                f"unsupported expression operator {self.op!r}; use + - * / or negation"
+            )
+
+    # Python operators build trees, so plugins can translate symbolic values naturally.
+    def __add__(self, other: Expr | float) -> Expr:
+        return Expr("+", (self, _operand(other)))
+
+    def __radd__(self, other: float) -> Expr:
+        return Expr("+", (_operand(other), self))
+
+    def __sub__(self, other: Expr | float) -> Expr:
+        return Expr("-", (self, _operand(other)))
+
+    def __rsub__(self, other: float) -> Expr:
+        return Expr("-", (_operand(other), self))
+
+    def __mul__(self, other: Expr | float) -> Expr:
+        return Expr("*", (self, _operand(other)))
+
+    def __rmul__(self, other: float) -> Expr:
+        return Expr("*", (_operand(other), self))
+
+    def __truediv__(self, other: Expr | float) -> Expr:
+        return Expr("/", (self, _operand(other)))
+
+    def __rtruediv__(self, other: float) -> Expr:
+        return Expr("/", (_operand(other), self))
+
+    def __neg__(self) -> Expr:
+        return Expr("neg", (self,))
+
+    @property
+    def name(self) -> str:
+        """The input's name, for a bare ``param`` expression."""
+        if self.op != "param":
+            raise AttributeError("only a bare parameter has a name")
+        return self.args[0]  # type: ignore[return-value]
+
+    def parameters(self) -> frozenset[str]:
+        """The names of the inputs this expression depends on."""
+        if self.op == "param":
+            return frozenset((self.args[0],))  # type: ignore[arg-type]
+        names: frozenset[str] = frozenset()
+        for arg in self.args:
+            if isinstance(arg, Expr):
+                names |= arg.parameters()
+        return names
+
+    def evaluate(self, values: Mapping[str, float]) -> float:
+        """Evaluate the expression with the inputs in ``values``.
+
+        Raises:
+            ValidationError: If an input the expression needs is missing.
+        """
+        if self.op == "param":
+            try:
+                return float(values[self.args[0]])  # type: ignore[index]
+            except KeyError:
+                raise ValidationError(f"no value given for input {self.args[0]!r}") from None
+        operands = [evaluate(arg, values) for arg in self.args]  # type: ignore[arg-type]
+        if self.op in _BINARY_OPS:
+            return _BINARY_OPS[self.op](operands[0], operands[1])
+        return _UNARY_OPS[self.op](operands[0])
+
+    def rename(self, mapping: Mapping[str, str]) -> Expr:
+        """Return the same expression with inputs renamed through ``mapping``."""
+        if self.op == "param":
+            return Expr("param", (mapping.get(self.args[0], self.args[0]),))  # type: ignore[call-overload]
+        return Expr(
+            self.op, tuple(a.rename(mapping) if isinstance(a, Expr) else a for a in self.args)
+        )
+
+
+def Param(name: str) -> Expr:  # noqa: N802 - reads like a constructor on purpose
+    """A named input, e.g. ``Param("theta")``; combine with numbers and operators."""
+    return Expr("param", (name,))
+
+
+ParamValue: TypeAlias = float | Expr
+
+
+def _operand(value: Expr | float) -> Expr | float:
+    if isinstance(value, Expr):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            value = float(value)  # numpy scalars and the like
+        except (TypeError, ValueError):
+            raise ValidationError(
+                f"expression operand must be a number or an Expr, got {type(value).__name__}"
+            ) from None
+    if not math.isfinite(value):
+        raise ValidationError(f"expression operand must be finite, got {value!r}")
+    return float(value)
+
+
+def evaluate(value: ParamValue, values: Mapping[str, float]) -> float:
+    """Evaluate a gate parameter (a number or an :class:`Expr`) with input ``values``."""
+    if isinstance(value, Expr):
+        return value.evaluate(values)
+    return float(value)
+
+
+def parameters_of(value: ParamValue) -> frozenset[str]:
+    """The input names a gate parameter depends on (empty for a number)."""
+    if isinstance(value, Expr):
+        return value.parameters()
+    return frozenset()
+
+
+class Instruction(NamedTuple):
+    """One instruction: a gate, ``measure``, ``reset`` or ``barrier``.
+
+    Attributes:
+        name: A key of :data:`GATES`, or ``"measure"``, ``"reset"`` or ``"barrier"``.
+        qubits: Qubit indices the instruction acts on (for ``measure``, one qubit).
+        params: Gate parameters: numbers or :class:`Expr` (empty for non-parametric gates).
+        clbits: For ``measure``, the one clbit that receives the outcome; else empty.
+    """
+
+    name: str
+    qubits: tuple[int, ...]
+    params: tuple[ParamValue, ...] = ()
+    clbits: tuple[int, ...] = ()
+
+
+@dataclass
+class Circuit:
+    """A circuit in the neutral form.
+
+    Attributes:
+        num_qubits: Number of qubits (indices ``0 .. num_qubits-1``).
+        num_clbits: Number of classical bits in the single wire register ``c``.
+        instructions: The instructions, in order.
+        parameters: Names of the free inputs, in the caller's order. Rows of parameter
+            values are given in this order. ``None`` means "collect them from the
+            instructions in order of first use".
+        name: An optional circuit name (kept in metadata, not in the QASM program).
+        metadata: Free-form JSON-serialisable data a plugin wants to travel with the
+            circuit (e.g. register layout); the writer embeds it in a QASM comment so a job
+            can be rebuilt from the server's record alone.
+    """
+
+    num_qubits: int
+    num_clbits: int = 0
+    instructions: list[Instruction] = field(default_factory=list)
+    parameters: Sequence[str] | None = None
+    name: str | None = None
+    metadata: dict | None = None
+
+    # -- building -------------------------------------------------------------------------------
+
+    def append(
+        self,
+        name: str,
+        qubits: Iterable[int],
+        params: Iterable[ParamValue] = (),
+        clbits: Iterable[int] = (),
+    ) -> Circuit:
+        """Append one instruction (unchecked; call :meth:`validate` when done). Returns self."""
+        self.instructions.append(Instruction(name, tuple(qubits), tuple(params), tuple(clbits)))
+        return self
+
+    def measure(self, qubit: int, clbit: int) -> Circuit:
+        """Append ``c[clbit] = measure q[qubit];``. Returns self."""
+        self.instructions.append(Instruction("measure", (qubit,), (), (clbit,)))
+        return self
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def input_names(self) -> list[str]:
+        """The free inputs in row order: :attr:`parameters`, or first use in the instructions."""
+        if self.parameters is not None:
+            return list(self.parameters)
+        seen: dict[str, None] = {}
+        for inst in self.instructions:
+            for value in inst.params:
+                if isinstance(value, Expr):
+                    for name in sorted(value.parameters()):
+                        seen.setdefault(name, None)
+        return list(seen)
+
+    def has_measurements(self) -> bool:
+        """Whether any instruction is a ``measure``."""
+        return any(inst.name == "measure" for inst in self.instructions)
+
+    def validate(self) -> None:
+        """Check the circuit is well formed and carries only what the wire can carry.
+
+        Raises:
+            ValidationError: Naming the first offending instruction and what to change.
+        """
+        if not isinstance(self.num_qubits, int) or self.num_qubits < 1:
+            raise ValidationError(f"a circuit needs at least one qubit, got {self.num_qubits!r}")
+        if not isinstance(self.num_clbits, int) or self.num_clbits < 0:
+            raise ValidationError(f"num_clbits must be >= 0, got {self.num_clbits!r}")
+        declared = set(self.parameters) if self.parameters is not None else None
+        if self.parameters is not None and len(declared) != len(self.parameters):  # type: ignore[arg-type]
+            raise ValidationError(f"parameter names must be unique: {list(self.parameters)}")
+        for pos, inst in enumerate(self.instructions):
+            _validate_instruction(pos, inst, self.num_qubits, self.num_clbits, declared)
+
+    def __len__(self) -> int:
+        return len(self.instructions)
+
+
+def _validate_instruction(
+    pos: int, inst: Instruction, num_qubits: int, num_clbits: int, declared: set[str] | None
+) -> None:
+    where = f"instruction {pos} ({inst.name})"
+    if inst.name in GATES:
+        nq, np_ = GATES[inst.name]
+        if len(inst.qubits) != nq or len(inst.params) != np_:
+            raise ValidationError(
+                f"{where}: {inst.name} takes {nq} qubit(s) and {np_} parameter(s), "
+                f"got {len(inst.qubits)} and {len(inst.params)}"
+            )
+        if inst.clbits:
+            raise ValidationError(f"{where}: a gate writes no clbits")
+    elif inst.name == "measure":
+        if len(inst.qubits) != 1 or len(inst.clbits) != 1:
+            raise ValidationError(f"{where}: measure takes one qubit and one clbit")
+    elif inst.name in ("reset", "barrier"):
+        if inst.params or inst.clbits or (inst.name == "reset" and len(inst.qubits) != 1):
+            raise ValidationError(f"{where}: {inst.name} takes qubits only (reset: one)")
+    else:
+        raise ValidationError(
+            f"{where}: {inst.name!r} is not an OpenQASM 3 stdgates.inc gate; decompose it into "
+            f"{', '.join(sorted(GATES))} before sending"
+        )
+    for q in inst.qubits:
+        if not isinstance(q, int) or not 0 <= q < num_qubits:
+            raise ValidationError(f"{where}: qubit {q!r} is outside 0..{num_qubits - 1}")
+    if len(set(inst.qubits)) != len(inst.qubits):
+        raise ValidationError(f"{where}: the same qubit appears twice in {inst.qubits}")
+    for c in inst.clbits:
+        if not isinstance(c, int) or not 0 <= c < num_clbits:
+            raise ValidationError(f"{where}: clbit {c!r} is outside 0..{num_clbits - 1}")
+    for value in inst.params:
+        if isinstance(value, Expr):
+            if declared is not None and not value.parameters() <= declared:
+                missing = sorted(value.parameters() - declared)
+                raise ValidationError(f"{where}: inputs {missing} are not in circuit.parameters")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(
+                f"{where}: parameter {value!r} must be a number or an Expr, "
+                f"not {type(value).__name__}"
+            )
+        elif not math.isfinite(value):
+            raise ValidationError(f"{where}: parameter {value!r} is not finite")

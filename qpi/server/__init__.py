@@ -1,0 +1,1 @@
+"""The local QPI orchestrator (filled in by the foundation issue)."""
