@@ -144,7 +144,9 @@ class QPIHookSpec:
         """
 
     @hookspec
-    def qpi_after_submit(self, client: QPIClient, payload: Any, fingerprint: str, job_id: str) -> None:
+    def qpi_after_submit(
+        self, client: QPIClient, payload: Any, fingerprint: str, job_id: str
+    ) -> None:
         """Called once the server has accepted a job, before the client starts waiting on it."""
 
     @hookspec
@@ -192,10 +194,11 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the core
-            # The default warning filter shows this once per message, i.e. once per plugin.
+            # Attributed to this line (stacklevel 1), so the default warning filter shows it
+            # once per message, i.e. once per broken plugin, however many clients are made.
             warnings.warn(
                 f"qpi plugin {ep.name!r} ({ep.value}) failed to load and was skipped: "
                 f"{type(exc).__name__}: {exc}",
                 QPIPluginWarning,
-                stacklevel=3,
+                stacklevel=1,
             )

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import numbers
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,11 +21,14 @@ from qpi.errors import ValidationError
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
+    "SUBMISSION_MARK",
     "MEAS_LEVELS",
     "MEAS_RETURNS",
     "CircuitPayload",
     "JobPayload",
     "canonical_json",
+    "mark_submission",
+    "strip_submission_mark",
 ]
 
 #: Meas levels the QPU drivers accept (0 is raw traces, hardware only).
@@ -33,11 +37,16 @@ MEAS_LEVELS: tuple[int, ...] = (0, 1, 2)
 MEAS_RETURNS: tuple[str, ...] = ("single", "avg")
 #: The real server stores a payload in a JSON field capped at 1 MiB.
 MAX_PAYLOAD_BYTES: int = 1024 * 1024
+#: Start of the comment line that tags one submission (see :func:`mark_submission`).
+SUBMISSION_MARK = "// qpi:submission "
+_SUBMISSION_LINE = re.compile(r"\n// qpi:submission [0-9a-f]{32}\n\Z")
 
 
 def canonical_json(obj: Any) -> str:
     """Serialise ``obj`` to canonical JSON: sorted keys, no whitespace, no NaN/Infinity."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def _as_int(value: Any, what: str) -> int:
@@ -70,8 +79,9 @@ def _rows(values: Any, where: str) -> tuple[tuple[float, ...], ...] | None:
             raise ValidationError(
                 f"{where}: parameter row {r} must be a list of numbers, got {row!r}"
             )
-        rows.append(tuple(_as_float(v, f"{where}: parameter row {r} value {i}")
-                          for i, v in enumerate(row)))
+        rows.append(
+            tuple(_as_float(v, f"{where}: parameter row {r} value {i}") for i, v in enumerate(row))
+        )
     if not rows:
         return None
     width = len(rows[0])
@@ -164,7 +174,7 @@ class CircuitPayload:
                 f"a circuit entry must be a dict with a 'circuit' key, got {data!r:.80}"
             )
         return cls(
-            circuit=data["circuit"],
+            circuit=strip_submission_mark(data["circuit"]),
             parameter_values=data.get("parameter_values"),
             shots=data.get("shots"),
         )
@@ -197,8 +207,10 @@ class JobPayload:
         object.__setattr__(
             self,
             "circuits",
-            tuple(c if isinstance(c, CircuitPayload) else CircuitPayload.from_dict(c)
-                  for c in circuits),
+            tuple(
+                c if isinstance(c, CircuitPayload) else CircuitPayload.from_dict(c)
+                for c in circuits
+            ),
         )
         object.__setattr__(self, "qpu_target", self.qpu_target or "")
 
@@ -284,3 +296,32 @@ class JobPayload:
             meas_return=data.get("meas_return") or "single",
             qpu_target=data.get("qpu_target") or "",
         )
+
+
+def mark_submission(body: dict[str, Any], nonce: str) -> dict[str, Any]:
+    """Return a copy of a wire body whose first circuit ends with a submission comment.
+
+    The QPI API has no idempotency key. This comment is how a client recognises its own job
+    in the server's job list when the answer to a submission was lost, instead of sending it
+    twice. QPU drivers ignore comments, and :meth:`CircuitPayload.from_dict` strips the line,
+    so a payload read back from the server has the fingerprint it was submitted with.
+
+    Args:
+        body: The output of :meth:`JobPayload.to_dict`.
+        nonce: 32 lowercase hex characters, unique to this submission.
+    """
+    circuits = [dict(c) for c in body["circuits"]]
+    text = circuits[0]["circuit"]
+    # Always "\n<mark>\n", so stripping restores the text exactly, with or without a final
+    # newline of its own.
+    circuits[0]["circuit"] = f"{text}\n{SUBMISSION_MARK}{nonce}\n"
+    return {**body, "circuits": circuits}
+
+
+def strip_submission_mark(text: Any) -> Any:
+    """Remove the trailing submission comment :func:`mark_submission` added, if any."""
+    if isinstance(text, str) and SUBMISSION_MARK in text:
+        match = _SUBMISSION_LINE.search(text)
+        if match is not None:
+            return text[: match.start()]
+    return text

@@ -145,9 +145,7 @@ def _entries(results: Any, job_id: str) -> list[Mapping[str, Any]]:
     raise ServerError(f"job {job_id}: the results hold no circuit_results")
 
 
-def parse_results(
-    payload: JobPayload, results: Any, *, job_id: str = ""
-) -> list[ExperimentResult]:
+def parse_results(payload: JobPayload, results: Any, *, job_id: str = "") -> list[ExperimentResult]:
     """Map the server's ``results`` back onto the circuits and rows of ``payload``.
 
     Args:

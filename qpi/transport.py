@@ -1,0 +1,432 @@
+"""HTTP transport: sessions, timeouts, retries and error mapping, kept out of the endpoints.
+
+:class:`Transport` sends one logical request and returns the decoded JSON body. It owns a
+:class:`requests.Session` per thread (sessions are not thread-safe), applies connect and read
+timeouts to every request, retries idempotent requests with exponential backoff and full
+jitter on connection errors, 429 (honouring ``Retry-After``), 502, 503 and 504, and turns
+error answers into the typed errors of :mod:`qpi.errors`, carrying the server's message.
+
+A non-idempotent request (a job submission) is retried only when the failure proves the server
+never accepted it: the connection could not be opened, or the server answered 429. Any other
+failure raises :class:`AmbiguousRequestError` so the caller can ask the server what happened.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from qpi import errors
+
+__all__ = [
+    "AmbiguousRequestError",
+    "Credentials",
+    "RetryPolicy",
+    "Timeouts",
+    "Transport",
+    "quote_segment",
+]
+
+#: Statuses retried for idempotent requests.
+RETRY_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
+
+
+def quote_segment(value: str) -> str:
+    """URL-encode one path segment (a job id, a QPU name), slashes included."""
+    return quote(str(value), safe="")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-request timeouts in seconds.
+
+    Attributes:
+        connect: Time allowed to open the TCP connection.
+        read: Time allowed between bytes of the answer.
+    """
+
+    connect: float = 5.0
+    read: float = 30.0
+
+    @classmethod
+    def coerce(cls, value: Timeouts | float | tuple[float, float] | None) -> Timeouts:
+        """Build from a number (both), a ``(connect, read)`` pair, or ``None`` (defaults)."""
+        if value is None:
+            return cls()
+        if isinstance(value, Timeouts):
+            return value
+        if isinstance(value, tuple):
+            return cls(float(value[0]), float(value[1]))
+        return cls(float(value), float(value))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How failed requests are retried.
+
+    Attributes:
+        attempts: Total tries of one request (1 disables retries).
+        backoff: First backoff in seconds; it doubles each retry, with full jitter.
+        max_backoff: Cap of one backoff sleep.
+        max_retry_after: Longest ``Retry-After`` honoured; a longer one raises at once.
+        statuses: HTTP statuses retried for idempotent requests.
+    """
+
+    attempts: int = 5
+    backoff: float = 0.1
+    max_backoff: float = 5.0
+    max_retry_after: float = 60.0
+    statuses: frozenset[int] = field(default=RETRY_STATUSES)
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Sleep before retry number ``attempt`` (1-based): full jitter over the backoff."""
+        return rng.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+
+
+class AmbiguousRequestError(errors.QPIError):
+    """A non-idempotent request failed in a way that leaves unknown whether it was accepted.
+
+    Attributes:
+        cause: The underlying error (a reset, a read timeout, a 5xx answer).
+    """
+
+    def __init__(self, message: str, cause: BaseException) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class Credentials:
+    """The credentials a client sends, safe to share between threads.
+
+    Holds an API token (sent as ``X-API-Token``) and, after a password login, a session token
+    (sent as ``Authorization: Bearer``). Their values never appear in ``repr``.
+    """
+
+    def __init__(self, api_token: str | None = None) -> None:
+        self._lock = threading.Lock()
+        self._api_token = api_token or None
+        self._session_token: str | None = None
+
+    def set_session_token(self, token: str | None) -> None:
+        """Use ``token`` (from a password login) as ``Authorization: Bearer``."""
+        with self._lock:
+            self._session_token = token or None
+
+    @property
+    def has_api_token(self) -> bool:
+        """Whether an API token is configured."""
+        return self._api_token is not None
+
+    @property
+    def has_session_token(self) -> bool:
+        """Whether a password login has supplied a session token."""
+        return self._session_token is not None
+
+    def headers(self) -> dict[str, str]:
+        """The authentication headers for one request."""
+        with self._lock:
+            out = {}
+            if self._api_token:
+                out["X-API-Token"] = self._api_token
+            if self._session_token:
+                out["Authorization"] = f"Bearer {self._session_token}"
+            return out
+
+    def __repr__(self) -> str:
+        return (
+            f"Credentials(api_token={'<set>' if self._api_token else None}, "
+            f"session={'<set>' if self._session_token else None})"
+        )
+
+
+class Transport:
+    """Sends requests to one QPI server with timeouts, retries and typed errors.
+
+    Args:
+        base_url: Root URL of the server, e.g. ``http://localhost:8090``.
+        credentials: What to authenticate with.
+        timeouts: Connect and read timeouts.
+        retry: The retry policy.
+        user_agent: The ``User-Agent`` header.
+        guard: Called before every request; raising from it stops the request (the client
+            uses this to keep replay mode from ever opening a connection).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials,
+        *,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        user_agent: str = "qpi-sdk",
+        guard: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self.user_agent = user_agent
+        self._guard = guard
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+        self._rng = random.Random()
+        self._closed = False
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = self.user_agent
+            session.headers["Accept"] = "application/json"
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        """Close every thread's session."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+            self._closed = True
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one request (retrying as the policy allows) and return the decoded JSON.
+
+        Args:
+            method: HTTP method.
+            path: Path below the base URL, starting with ``/``; segments already quoted.
+            params: Query parameters.
+            json_body: A JSON-serialisable body (sent with ``Content-Type: application/json``).
+            idempotent: Whether repeating the request is harmless. Defaults to ``True`` for
+                GET, PUT, DELETE, HEAD and OPTIONS.
+
+        Returns:
+            The decoded JSON body, or ``None`` for an empty body (e.g. 204).
+
+        Raises:
+            APIError: A subclass matching the error status, with the server's message.
+            ConnectionError: The server could not be reached and retries ran out.
+            AmbiguousRequestError: A non-idempotent request failed after it may have arrived.
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
+        url = self.base_url + path
+        if self._guard is not None:
+            self._guard(method, url)
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body, separators=(",", ":"), allow_nan=False).encode()
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= self.retry.attempts
+            try:
+                response = self._send(method, url, params, body)
+            except requests.RequestException as exc:
+                if not idempotent and not _never_sent(exc):
+                    raise AmbiguousRequestError(
+                        f"{method} {path}: the connection failed after the request may have "
+                        f"reached the server ({_describe(exc)})",
+                        exc,
+                    ) from exc
+                if last:
+                    raise errors.ConnectionError(
+                        f"{method} {url} failed after {attempt} attempt(s): {_describe(exc)}. "
+                        "Check that the server is running and the URL is right.",
+                        method=method,
+                        url=url,
+                    ) from exc
+                time.sleep(self.retry.delay(attempt, self._rng))
+                continue
+            status = response.status_code
+            if status < 400:
+                return _decode(response, method, url)
+            retryable = status in self.retry.statuses and (idempotent or status == 429)
+            if not retryable:
+                error = error_from_response(response, method, url)
+                if not idempotent and status >= 500:
+                    raise AmbiguousRequestError(str(error), error) from error
+                raise error
+            wait = self._retry_wait(response, attempt)
+            if last or wait is None:
+                raise error_from_response(response, method, url)
+            time.sleep(wait)
+
+    def _send(
+        self, method: str, url: str, params: Mapping[str, Any] | None, body: bytes | None
+    ) -> requests.Response:
+        headers = self.credentials.headers()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return self._session().request(
+            method,
+            url,
+            params=params,
+            data=body,
+            headers=headers,
+            timeout=(self.timeouts.connect, self.timeouts.read),
+        )
+
+    def _retry_wait(self, response: requests.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or ``None`` if the server asks for too long."""
+        backoff = self.retry.delay(attempt, self._rng)
+        after = parse_retry_after(response.headers.get("Retry-After"))
+        if after is None:
+            return backoff
+        if after > self.retry.max_retry_after:
+            return None
+        return max(after, backoff)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """Whether a failure happened before any byte of the request left the client."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    # Refused connections and failed name lookups never reach the server.
+    return isinstance(reason, NewConnectionError)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, requests.ConnectTimeout):
+        return "timed out while connecting"
+    if isinstance(exc, requests.ReadTimeout):
+        return "timed out waiting for the answer"
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "reset" in text.lower() or "aborted" in text.lower():
+        return "connection reset"
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+def _decode(response: requests.Response, method: str, url: str) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise errors.ServerError(
+            f"{method} {url} answered {response.status_code} with a body that is not JSON "
+            f"({response.text[:120]!r}); is this a QPI server?",
+            status_code=response.status_code,
+            method=method,
+            url=url,
+            response=response,
+        ) from None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Parse a ``Retry-After`` header (seconds or an HTTP date) into seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+_HINTS: dict[int, str] = {
+    401: "Check your API token (QPI_API_TOKEN, `qpi login`, or api_token=...).",
+    404: "Check the id or name; jobs of other users are not visible.",
+    413: "The request is too large; split the job into smaller ones.",
+    429: "The server is rate-limiting this client; wait and try again.",
+}
+
+
+def error_from_response(response: requests.Response, method: str, url: str) -> errors.APIError:
+    """Build the typed error for an error answer, keeping the server's message and data."""
+    status = response.status_code
+    server_message, data = None, None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        server_message = body.get("message") or body.get("detail") or body.get("error")
+        data = body.get("data") or None
+        if not isinstance(server_message, str):
+            server_message = json.dumps(server_message) if server_message else None
+    elif response.text:
+        server_message = response.text.strip()[:300]
+    path = url.split("://", 1)[-1]
+    path = path[path.find("/") :] if "/" in path else path
+    text = f"{method} {path} failed with HTTP {status}"
+    if server_message:
+        text += f": {server_message}"
+    if data:
+        text += f" (details: {json.dumps(data, default=str)[:300]})"
+    hint = _hint(status, server_message or "")
+    if hint:
+        text += f" {hint}"
+    cls = _error_class(status)
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "method": method,
+        "url": url,
+        "server_message": server_message,
+        "data": data,
+        "response": response,
+    }
+    if cls is errors.RateLimitError:
+        kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    return cls(text, **kwargs)
+
+
+def _hint(status: int, message: str) -> str:
+    lowered = message.lower()
+    if status == 403 and "qpu seconds" in lowered:
+        return "Ask for more QPU time (client.create_time_request) or an admin allocation."
+    if status == 403 and "admin" in lowered:
+        return "This call needs a superuser login (auth_with_password(..., superuser=True))."
+    return _HINTS.get(status, "")
+
+
+def _error_class(status: int) -> type[errors.APIError]:
+    if status in (401, 403):
+        return errors.AuthenticationError
+    if status == 404:
+        return errors.NotFoundError
+    if status == 429:
+        return errors.RateLimitError
+    if status >= 500:
+        return errors.ServerError
+    if status in (400, 413, 422):
+        return errors.BadRequestError
+    return errors.APIError
