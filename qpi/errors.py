@@ -151,7 +151,9 @@ class JobFailedError(QPIError, RuntimeError):
         server_message: The error text the QPU driver reported.
     """
 
-    def __init__(self, message: str, *, job_id: str | None = None, server_message: str = "") -> None:
+    def __init__(
+        self, message: str, *, job_id: str | None = None, server_message: str = ""
+    ) -> None:
         super().__init__(message)
         self.job_id = job_id
         self.server_message = server_message

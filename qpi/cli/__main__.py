@@ -1,0 +1,5 @@
+"""``python -m qpi.cli``: the ``qpi`` command."""
+
+from qpi.cli import main
+
+main()

@@ -1,0 +1,64 @@
+"""``qpi serve``: run the local QPI orchestrator in the foreground."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from types import FrameType
+
+import click
+
+__all__ = ["default_data_dir", "serve"]
+
+
+def default_data_dir() -> Path:
+    """``<user data dir>/qpi/server``: kept between runs, so jobs and credentials survive."""
+    from platformdirs import user_data_path
+
+    return user_data_path("qpi", appauthor=False) / "server"
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM (e.g. from a service manager) stops as cleanly as Ctrl-C.
+    raise KeyboardInterrupt
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Database, credentials and secrets. [default: <user data dir>/qpi/server]",
+)
+@click.option("--seed", type=int, default=None, help="Make sampling reproducible.")
+@click.option("--workers", type=click.IntRange(1), default=None, help="Jobs run at once.")
+def serve(
+    host: str, port: int, data_dir: Path | None, seed: int | None, workers: int | None
+) -> None:
+    """Run the local QPI orchestrator until Ctrl-C."""
+    from qpi.server import LocalServer
+    from qpi.server.routes.meta import SERVER_VERSION
+
+    options = {"host": host} | ({"workers": workers} if workers else {})
+    server = LocalServer(port=port, data_dir=data_dir or default_data_dir(), seed=seed, **options)
+    try:
+        server.start()
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port"
+        ) from None
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        click.echo(f"QPI local orchestrator (API {SERVER_VERSION}) listening on {server.url}")
+        click.echo(f"  data dir     {server.data_dir}")
+        click.echo(f"  credentials  {server.credentials_path} (admin and user passwords)")
+        click.echo(f"  API token    {server.api_token}")
+        click.echo("Press Ctrl-C to stop.")
+        while server.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        click.echo("Stopping...")
+    finally:
+        server.stop()

@@ -1,0 +1,97 @@
+"""Settings of the local orchestrator: where it listens, where it keeps its data, its QPUs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qpi.errors import ValidationError
+
+__all__ = [
+    "BUILTIN_QPUS",
+    "EXECUTOR_TYPES",
+    "SIMULATOR_MAX_QUBITS",
+    "QPUDefinition",
+    "ServerConfig",
+]
+
+#: Executors a QPU can run its jobs on (see :mod:`qpi.server.executors`).
+EXECUTOR_TYPES: tuple[str, ...] = ("mock", "qiskit_aer")
+#: Largest circuit the built-in simulators run (a 24-qubit state takes 256 MiB).
+SIMULATOR_MAX_QUBITS = 24
+
+
+@dataclass(frozen=True)
+class QPUDefinition:
+    """A QPU the server creates on first start, online and enabled.
+
+    Attributes:
+        name: The QPU's name (also the ``backend`` name in its results).
+        num_qubits: The largest circuit the QPU accepts.
+        executor_type: One of :data:`EXECUTOR_TYPES`.
+    """
+
+    name: str
+    num_qubits: int
+    executor_type: str
+
+
+#: The built-in simulator QPUs.
+BUILTIN_QPUS: tuple[QPUDefinition, ...] = (
+    QPUDefinition("mock", SIMULATOR_MAX_QUBITS, "mock"),
+    QPUDefinition("qiskit_aer", SIMULATOR_MAX_QUBITS, "qiskit_aer"),
+)
+
+
+def _default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclass
+class ServerConfig:
+    """Everything that shapes one run of the local orchestrator.
+
+    Attributes:
+        host: Interface to listen on.
+        port: TCP port (``0`` picks a free one).
+        data_dir: Directory of the SQLite database, the JWT secret and ``credentials.json``.
+        seed: Makes sampling reproducible: each job's generator is seeded from
+            ``(seed, job id)``. ``None`` draws fresh randomness.
+        workers: Simulator processes, i.e. how many jobs run at once.
+        token_ttl: Lifetime of the JWTs issued by ``auth-with-password``, in seconds.
+        login_max_failures: Failed logins per identity within ``login_window`` before the
+            server answers 429.
+        login_window: The sliding window of the login limiter, in seconds.
+        max_body_bytes: Largest request body accepted (413 above).
+        default_user_seconds: QPU-seconds of the default user created on first start.
+        qpus: The built-in QPUs created on first start.
+        idle_threshold: Seconds a booking holder keeps a QPU after their last job finished.
+        max_attempts: Worker crashes a job survives before it is failed.
+        max_shots: Largest shot count one circuit may run on the local simulators.
+        prewarm: Start the simulator processes at start-up so the first job is fast.
+        poll_interval: Longest the scheduler sleeps between checks (it is woken on submit).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8090
+    data_dir: Path | None = None
+    seed: int | None = None
+    workers: int = field(default_factory=_default_workers)
+    token_ttl: float = 7 * 24 * 3600.0
+    login_max_failures: int = 10
+    login_window: float = 60.0
+    max_body_bytes: int = 1024 * 1024
+    default_user_seconds: float = 1_000_000.0
+    qpus: tuple[QPUDefinition, ...] = BUILTIN_QPUS
+    idle_threshold: float = 5.0
+    max_attempts: int = 3
+    max_shots: int = 1_000_000
+    prewarm: bool = True
+    poll_interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.data_dir is not None:
+            self.data_dir = Path(self.data_dir)
+        if self.workers < 1:
+            raise ValidationError(f"workers must be at least 1, got {self.workers}")

@@ -1,0 +1,36 @@
+"""The state one running server shares between its routes: settings, store, auth, scheduler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from qpi.server.auth import Authenticator, LoginLimiter, TokenSigner
+from qpi.server.bootstrap import Credentials
+from qpi.server.config import ServerConfig
+from qpi.server.scheduler import Scheduler
+from qpi.server.store import Store
+
+__all__ = ["ServerContext"]
+
+
+@dataclass
+class ServerContext:
+    """Everything a request handler may need, built at start-up (``app.state.ctx``).
+
+    Attributes:
+        config: The server's settings.
+        store: The database.
+        signer: Issues and checks JWTs.
+        auth: Resolves callers.
+        limiter: The login rate limiter.
+        scheduler: Runs jobs; wake it after anything that may make a job runnable.
+        credentials: The bootstrap credentials (secrets hidden from the repr).
+    """
+
+    config: ServerConfig
+    store: Store = field(repr=False)
+    signer: TokenSigner = field(repr=False)
+    auth: Authenticator = field(repr=False)
+    limiter: LoginLimiter = field(repr=False)
+    scheduler: Scheduler = field(repr=False)
+    credentials: Credentials

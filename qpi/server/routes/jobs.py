@@ -1,0 +1,180 @@
+"""``/api/jobs``: submit, list, get and cancel jobs (reference §4.1-§4.4)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from qpi.server import dates
+from qpi.server.auth import Identity
+from qpi.server.bodies import openapi_body, parse_body
+from qpi.server.context import ServerContext
+from qpi.server.deps import Body, Caller, Ctx
+from qpi.server.errors import ErrorResponse, field_error, json_response
+from qpi.server.ids import new_id
+from qpi.server.listing import ListQueryError, lenient_int, order_by, parse_sort
+from qpi.server.views import job_json
+
+__all__ = ["CircuitIn", "JobSubmit", "router", "stored_payload"]
+
+router = APIRouter(tags=["jobs"])
+
+#: Fields ``GET /api/jobs?sort=`` accepts.
+JOB_SORT_FIELDS = frozenset(
+    {"id", "user_id", "qpu_target", "status", "finished_at", "duration", "created", "updated"}
+)
+DEFAULT_SHOTS = 1024
+
+Count = Annotated[int, Field(ge=0)]
+FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class CircuitIn(BaseModel):
+    """One circuit of a submission."""
+
+    model_config = ConfigDict(strict=True)
+
+    circuit: str = Field(description="OpenQASM 3 (or 2) program text.")
+    parameter_values: list[list[FiniteNumber]] | None = Field(
+        default=None, description="One row of values per binding, in sorted input-name order."
+    )
+    shots: Count | None = Field(default=None, description="Overrides the job's shots.")
+
+
+class JobSubmit(BaseModel):
+    """The body of ``POST /api/jobs``; unknown keys are ignored."""
+
+    model_config = ConfigDict(strict=True)
+
+    circuits: list[CircuitIn] = Field(min_length=1)
+    shots: Count | None = Field(default=None, description="0 or missing means 1024.")
+    meas_level: Annotated[int, Field(ge=0, le=2)] | None = Field(default=None)
+    meas_return: str | None = Field(default=None, pattern="^(single|avg|)$")
+    qpu_target: str | None = Field(default=None, description="A QPU record id.")
+
+
+def stored_payload(request: JobSubmit) -> dict[str, Any]:
+    """The defaulted request as stored (reference §6.2): unknown keys and empty values dropped."""
+    circuits = []
+    for item in request.circuits:
+        entry: dict[str, Any] = {"circuit": item.circuit}
+        if item.parameter_values:
+            entry["parameter_values"] = item.parameter_values
+        if item.shots is not None:
+            entry["shots"] = item.shots
+        circuits.append(entry)
+    payload: dict[str, Any] = {
+        "circuits": circuits,
+        "shots": request.shots or DEFAULT_SHOTS,
+        "meas_level": 2 if request.meas_level is None else request.meas_level,
+        "meas_return": request.meas_return or "single",
+    }
+    if request.qpu_target:
+        payload["qpu_target"] = request.qpu_target
+    return payload
+
+
+def _check_target(ctx: ServerContext, target: str) -> None:
+    if ctx.store.get("qpus", target) is not None:
+        return
+    named = ctx.store.find("qpus", name=target)
+    hint = (
+        f'; the QPU named "{target}" has id "{named[0]["id"]}"'
+        if named
+        else "; GET /api/qpus lists the online QPUs"
+    )
+    message = f'Unknown QPU target "{target}": qpu_target must be a QPU record id{hint}'
+    raise ErrorResponse(
+        400, message, {"qpu_target": field_error("validation_missing_rel_records", message)}
+    )
+
+
+@router.post("/api/jobs", status_code=201, openapi_extra=openapi_body(JobSubmit))
+def submit_job(
+    identity: Caller,
+    body: Body,
+    ctx: Ctx,
+) -> Response:
+    """Submit a job; it is stored before the answer and run as soon as a worker is free."""
+    if identity.user["qpu_seconds"] <= 0:
+        raise ErrorResponse(403, "Insufficient QPU seconds balance.")
+    request = parse_body(body, JobSubmit)
+    if request.qpu_target:
+        _check_target(ctx, request.qpu_target)
+    stamp = dates.now()
+    with ctx.store.transaction():
+        job = ctx.store.insert(
+            "quantum_jobs",
+            {
+                "id": new_id(),
+                "user_id": identity.user_id,
+                "qpu_target": request.qpu_target or "",
+                "payload": stored_payload(request),
+                "status": "pending",
+                "seq": ctx.store.next_value("quantum_jobs"),
+                "created": stamp,
+                "updated": stamp,
+            },
+        )
+    ctx.scheduler.wake()
+    return json_response(job_json(job), 201)
+
+
+@router.get("/api/jobs")
+def list_jobs(
+    identity: Caller,
+    ctx: Ctx,
+    skip: str | None = None,
+    limit: str | None = None,
+    sort: str | None = None,
+) -> Response:
+    """The caller's jobs as a bare array, newest first unless ``sort`` says otherwise."""
+    try:
+        keys = parse_sort(sort, JOB_SORT_FIELDS, "-created")
+    except ListQueryError as exc:
+        raise ErrorResponse(400, f"Failed to query jobs: {exc}") from None
+    rows = ctx.store.query(
+        f"SELECT * FROM quantum_jobs WHERE user_id = ? {order_by(keys, 'seq')} "  # noqa: S608
+        "LIMIT ? OFFSET ?",
+        (identity.user_id, lenient_int(limit, 0) or -1, lenient_int(skip, 0)),
+    )
+    return json_response([job_json(row) for row in rows])
+
+
+def _own_job(ctx: ServerContext, identity: Identity, job_id: str) -> dict[str, Any]:
+    rows = ctx.store.query(
+        "SELECT * FROM quantum_jobs WHERE id = ? AND user_id = ?", (job_id, identity.user_id)
+    )
+    if not rows:
+        raise ErrorResponse(404, "Job not found.")
+    return rows[0]
+
+
+@router.get("/api/jobs/{job_id}")
+def get_job(
+    job_id: str,
+    identity: Caller,
+    ctx: Ctx,
+) -> Response:
+    """One of the caller's jobs, with its real results once it has them."""
+    return json_response(job_json(_own_job(ctx, identity, job_id)))
+
+
+@router.post("/api/jobs/{job_id}/cancel")
+def cancel_job(
+    job_id: str,
+    identity: Caller,
+    ctx: Ctx,
+) -> Response:
+    """Cancel a pending or running job; a cancelled job stays cancelled."""
+    changed = ctx.store.execute(
+        "UPDATE quantum_jobs SET status = 'cancelled', updated = ? "
+        "WHERE id = ? AND user_id = ? AND status IN ('pending', 'running')",
+        (dates.now(), job_id, identity.user_id),
+    )
+    if not changed:
+        raise ErrorResponse(404, "Job not found, maybe it was already completed or cancelled?")
+    return json_response({"status": "cancelled"})

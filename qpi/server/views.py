@@ -1,0 +1,105 @@
+"""How stored rows look on the wire: custom-route objects and PocketBase records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "COLLECTION_IDS",
+    "job_json",
+    "qpu_json",
+    "record_json",
+    "superuser_record",
+    "token_json",
+]
+
+#: Stable collection ids (PocketBase's own id for ``users``).
+COLLECTION_IDS: dict[str, str] = {
+    "users": "_pb_users_auth_",
+    "_superusers": "pbc_3142635823",
+    "api_tokens": "pbc_apitokens00",
+    "qpus": "pbc_qpus0000000",
+    "quantum_jobs": "pbc_quantumjobs",
+    "time_slots": "pbc_timeslots00",
+    "qpu_time_requests": "pbc_qputimereqs",
+    "notifications": "pbc_notificatio",
+}
+
+#: Columns never shown by the records API.
+_HIDDEN: dict[str, frozenset[str]] = {
+    "users": frozenset({"password_hash"}),
+    "qpus": frozenset({"executor_type", "connected", "access_token_hash"}),
+    "quantum_jobs": frozenset({"attempts", "seq"}),
+}
+
+
+def job_json(job: Mapping[str, Any]) -> dict[str, Any]:
+    """A job as the custom routes return it; ``results`` are the real stored results."""
+    body: dict[str, Any] = {
+        "id": job["id"],
+        "user_id": job["user_id"],
+        "qpu_target": job["qpu_target"],
+        "payload": job["payload"],
+        "status": job["status"],
+    }
+    if job["finished_at"]:
+        body["finished_at"] = job["finished_at"]
+    if job["duration"]:
+        body["duration"] = job["duration"]
+    if job["results"] is not None:
+        body["results"] = job["results"]
+    body["created"] = job["created"]
+    body["updated"] = job["updated"]
+    return body
+
+
+def qpu_json(qpu: Mapping[str, Any]) -> dict[str, Any]:
+    """A QPU as ``/api/qpus`` returns it."""
+    return {
+        "id": qpu["id"],
+        "name": qpu["name"],
+        "status": qpu["status"],
+        "num_qubits": qpu["num_qubits"],
+        "enabled": qpu["enabled"],
+        "created": qpu["created"],
+        "updated": qpu["updated"],
+    }
+
+
+def token_json(token: Mapping[str, Any], raw: str | None = None) -> dict[str, Any]:
+    """An API token as ``/api/tokens`` returns it; the raw value only on creation."""
+    body: dict[str, Any] = {"id": token["id"]}
+    if raw is not None:
+        body["token"] = raw
+    body["name"] = token["name"]
+    if token["expires_at"]:
+        body["expires_at"] = token["expires_at"]
+    body["created"] = token["created"]
+    return body
+
+
+def record_json(
+    collection: str, row: Mapping[str, Any], *, show_email: bool = True
+) -> dict[str, Any]:
+    """A row as a PocketBase record: ``collectionId``/``collectionName`` and no hidden fields."""
+    hidden = _HIDDEN.get(collection, frozenset())
+    body = {"collectionId": COLLECTION_IDS[collection], "collectionName": collection}
+    body.update((k, v) for k, v in row.items() if k not in hidden)
+    if collection == "users" and not (show_email or row.get("emailVisibility")):
+        body["email"] = ""
+    return body
+
+
+def superuser_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A superuser as ``auth-with-password`` returns it."""
+    return {
+        "collectionId": COLLECTION_IDS["_superusers"],
+        "collectionName": "_superusers",
+        "id": row["id"],
+        "email": row["email"],
+        "emailVisibility": False,
+        "verified": True,
+        "created": row["created"],
+        "updated": row["updated"],
+    }
