@@ -1,0 +1,1 @@
+"""Benchmarks of the qpi SDK; see benchmarks/README.md."""
