@@ -97,12 +97,13 @@ class Expr:
         if self.op == "param":
             if len(self.args) != 1 or not isinstance(self.args[0], str) or not self.args[0]:
                 raise ValidationError("a parameter expression needs exactly one non-empty name")
-        elif self.op in _BINARY_OPS:
-            if len(self.args) != 2:
-                raise ValidationError(f"operator {self.op!r} takes two operands")
-        elif self.op in _UNARY_OPS:
-            if len(self.args) != 1:
-                raise ValidationError(f"operator {self.op!r} takes one operand")
+        elif self.op in _BINARY_OPS or self.op in _UNARY_OPS:
+            arity = 2 if self.op in _BINARY_OPS else 1
+            if len(self.args) != arity:
+                raise ValidationError(f"operator {self.op!r} takes {arity} operand(s)")
+            for arg in self.args:
+                if not isinstance(arg, Expr):
+                    _operand(arg)  # numbers only, and finite
         else:
             raise ValidationError(
                 f"unsupported expression operator {self.op!r}; use + - * / or negation"
@@ -166,7 +167,12 @@ class Expr:
                 raise ValidationError(f"no value given for input {self.args[0]!r}") from None
         operands = [evaluate(arg, values) for arg in self.args]  # type: ignore[arg-type]
         if self.op in _BINARY_OPS:
-            return _BINARY_OPS[self.op](operands[0], operands[1])
+            try:
+                return _BINARY_OPS[self.op](operands[0], operands[1])
+            except ZeroDivisionError:
+                raise ValidationError(
+                    f"division by zero evaluating an expression with inputs {dict(values)}"
+                ) from None
         return _UNARY_OPS[self.op](operands[0])
 
     def rename(self, mapping: Mapping[str, str]) -> Expr:
@@ -302,8 +308,13 @@ class Circuit:
         if not isinstance(self.num_clbits, int) or self.num_clbits < 0:
             raise ValidationError(f"num_clbits must be >= 0, got {self.num_clbits!r}")
         declared = set(self.parameters) if self.parameters is not None else None
-        if self.parameters is not None and len(declared) != len(self.parameters):  # type: ignore[arg-type]
-            raise ValidationError(f"parameter names must be unique: {list(self.parameters)}")
+        if self.parameters is not None:
+            if not all(isinstance(name, str) and name for name in self.parameters):
+                raise ValidationError(
+                    f"parameter names must be non-empty strings: {list(self.parameters)}"
+                )
+            if len(declared) != len(self.parameters):  # type: ignore[arg-type]
+                raise ValidationError(f"parameter names must be unique: {list(self.parameters)}")
         for pos, inst in enumerate(self.instructions):
             _validate_instruction(pos, inst, self.num_qubits, self.num_clbits, declared)
 
@@ -336,12 +347,12 @@ def _validate_instruction(
             f"{', '.join(sorted(GATES))} before sending"
         )
     for q in inst.qubits:
-        if not isinstance(q, int) or not 0 <= q < num_qubits:
+        if isinstance(q, bool) or not isinstance(q, int) or not 0 <= q < num_qubits:
             raise ValidationError(f"{where}: qubit {q!r} is outside 0..{num_qubits - 1}")
     if len(set(inst.qubits)) != len(inst.qubits):
         raise ValidationError(f"{where}: the same qubit appears twice in {inst.qubits}")
     for c in inst.clbits:
-        if not isinstance(c, int) or not 0 <= c < num_clbits:
+        if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < num_clbits:
             raise ValidationError(f"{where}: clbit {c!r} is outside 0..{num_clbits - 1}")
     for value in inst.params:
         if isinstance(value, Expr):

@@ -592,3 +592,14 @@ def test_errors_are_validation_errors_and_pickle() -> None:
 def test_parse_rejects_non_text() -> None:
     with pytest.raises(QasmSyntaxError):
         qasm3.parse(b"OPENQASM 3;")  # type: ignore[arg-type]
+
+
+def test_circuit_validation_catches_what_the_writer_never_sees():
+    with pytest.raises(ValidationError, match="qubit True"):
+        Circuit(2, 0, [Instruction("x", (True,))]).validate()
+    with pytest.raises(ValidationError, match="non-empty strings"):
+        Circuit(1, 0, [], parameters=["a", ""]).validate()
+    with pytest.raises(ValidationError, match="finite"):
+        Expr("+", (Param("a"), float("nan")))
+    with pytest.raises(ValidationError, match="division by zero"):
+        (Param("a") / Param("b")).evaluate({"a": 1.0, "b": 0.0})
