@@ -27,14 +27,15 @@ from typing import Any
 
 import numpy as np
 
+from qpi import qasm3
+from qpi.server import statevector
+from qpi.server.statevector import iq_memory
+
 __all__ = [
-    "IQ_CENTRES",
-    "IQ_NOISE",
     "MAX_MEMORY_VALUES",
     "PRELOAD",
     "build_result",
     "init_worker",
-    "iq_memory",
     "run_job",
     "warm_up",
 ]
@@ -51,10 +52,6 @@ PRELOAD: tuple[str, ...] = (
     "qiskit.qasm3",
     "qiskit.providers.basic_provider",
 )
-#: Synthetic IQ points of a 0 and a 1 at meas_level 1 (the real driver's values).
-IQ_CENTRES: tuple[tuple[float, float], tuple[float, float]] = ((0.1, 0.05), (0.9, 0.85))
-#: Standard deviation of the Gaussian noise on I and on Q.
-IQ_NOISE = 0.05
 #: Largest number of IQ pairs a job may return at meas_level 1 (keeps results loadable).
 MAX_MEMORY_VALUES = 1 << 20
 
@@ -275,14 +272,6 @@ def _run_native(
 ) -> list[dict[str, Any]] | None:
     """Run with our parser and statevector; ``None`` when they do not cover the program."""
     try:
-        from qpi import qasm3
-        from qpi.server import statevector
-    except ImportError:
-        return None
-    run_circuit = getattr(statevector, "run_circuit", None)
-    if run_circuit is None:  # a partial install: the Qiskit path still answers
-        return None
-    try:
         circuit = qasm3.parse(experiment.text)
     except qasm3.QasmUnsupportedError:
         return None
@@ -294,7 +283,7 @@ def _run_native(
     _check_memory(experiment, circuit.num_clbits, len(rows))
     # Rows are in sorted-name order (the driver's order), so the circuit is told so.
     circuit = dataclasses.replace(circuit, parameters=names)
-    return run_circuit(
+    return statevector.run_circuit(
         circuit,
         rows,
         experiment.shots,
@@ -386,16 +375,3 @@ def _qiskit_entry(
     shots = [key.replace(" ", "") for key in result.get_memory(0)]
     bits = np.array([[int(s[-1 - i]) for i in range(num_clbits)] for s in shots], dtype=np.intp)
     return {"memory": iq_memory(bits, experiment.meas_return, rng), "shots": experiment.shots}
-
-
-def iq_memory(bits: np.ndarray, meas_return: str, rng: np.random.Generator) -> list[Any]:
-    """Synthetic level-1 IQ data for measured bits of shape ``(shots, clbits)``.
-
-    Returns:
-        ``[[[I, Q] per clbit] per shot]``, or one averaged shot for ``meas_return="avg"``.
-    """
-    centres = np.array(IQ_CENTRES)[bits]  # (shots, clbits, 2)
-    points = centres + rng.normal(0.0, IQ_NOISE, size=centres.shape)
-    if meas_return == "avg":
-        points = points.mean(axis=0, keepdims=True)
-    return points.round(6).tolist()
