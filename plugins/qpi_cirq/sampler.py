@@ -1,0 +1,309 @@
+"""``QPISampler``: a ``cirq.Sampler`` that runs a whole sweep, or a whole batch, as ONE job.
+
+Each circuit is serialised once, with its symbols as OpenQASM 3 ``input``s; every sweep point
+is one row of ``parameter_values`` and the server binds the rows. ``run_batch`` puts every
+circuit of the batch in the same job. The async methods run the blocking submit-and-wait in a
+worker thread, so they never block an ``asyncio`` event loop (or a ``duet`` scheduler, which
+is what Cirq's own ``run_batch`` drives).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import numbers
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import cirq
+import duet
+
+from qpi.client import QPIClient
+from qpi.errors import ValidationError
+from qpi.hooks import TranslatedCircuit
+from qpi.job import Job
+from qpi.payload import JobPayload
+from qpi_cirq.convert import to_circuit
+from qpi_cirq.results import results_from_job, to_results
+from qpi_cirq.sweeps import to_resolvers, wire_entry
+
+__all__ = ["QPISampler"]
+
+T = TypeVar("T")
+
+
+class QPISampler(cirq.Sampler):
+    """A ``cirq.Sampler`` running circuits on a QPI QPU, one job per sweep or batch.
+
+    Args:
+        client: The client to submit through. When ``None``, one is created from ``url``,
+            ``api_token``, ``cache`` and ``cache_mode`` (each defaulting as in
+            :class:`~qpi.QPIClient`: ``$QPI_URL``, ``$QPI_API_TOKEN``, ...) and closed by
+            :meth:`close`.
+        backend: The QPU's name or record id (``"mock"`` and ``"qiskit_aer"`` on the local
+            orchestrator); ``None`` takes the first online QPU.
+        url: The orchestrator's URL, when ``client`` is not given.
+        api_token: The API token, when ``client`` is not given.
+        cache: The cache directory, a ``qpi.cache.Cache``, or ``False`` for none, when
+            ``client`` is not given.
+        cache_mode: ``"reuse"``, ``"record"``, ``"replay"`` or ``"off"``, when ``client`` is
+            not given.
+        timeout: Seconds to wait for a job's result; ``None`` waits for ever. A job that
+            times out keeps running; with the cache on, the same call made again re-attaches
+            to it instead of submitting it twice.
+        seed: Mixed into the seed that orders the per-shot records synthesised from counts
+            (the order is deterministic either way; see :mod:`qpi_cirq.results`).
+
+    Raises:
+        ValidationError: If both ``client`` and connection settings are given.
+
+    Example:
+        ```python
+        import cirq, sympy
+        from qpi_cirq import QPISampler
+
+        q = cirq.LineQubit(0)
+        theta = sympy.Symbol("theta")
+        circuit = cirq.Circuit(cirq.rx(theta)(q), cirq.measure(q, key="m"))
+        sampler = QPISampler(backend="mock")
+        results = sampler.run_sweep(circuit, cirq.Linspace(theta, 0, 3.14, 101), repetitions=500)
+        ```
+    """
+
+    def __init__(
+        self,
+        client: QPIClient | None = None,
+        backend: str | None = "mock",
+        *,
+        url: str | None = None,
+        api_token: str | None = None,
+        cache: Any = None,
+        cache_mode: str | None = None,
+        timeout: float | None = None,
+        seed: int | None = None,
+    ) -> None:
+        settings = {"url": url, "api_token": api_token, "cache": cache, "cache_mode": cache_mode}
+        given = [name for name, value in settings.items() if value is not None]
+        if client is not None and given:
+            raise ValidationError(
+                f"QPISampler got a client and {', '.join(given)}; configure the client "
+                "instead, or pass the settings without a client"
+            )
+        self._owns_client = client is None
+        self._client = (
+            client
+            if client is not None
+            else QPIClient(url, api_token, cache=cache, cache_mode=cache_mode)
+        )
+        self.backend = backend
+        self.timeout = timeout
+        self.seed = seed
+
+    @property
+    def client(self) -> QPIClient:
+        """The client jobs are submitted through."""
+        return self._client
+
+    def __repr__(self) -> str:
+        return f"QPISampler(backend={self.backend!r}, client={self._client!r})"
+
+    # -- sampling ------------------------------------------------------------------------------
+
+    def run_sweep(
+        self, program: cirq.AbstractCircuit, params: cirq.Sweepable, repetitions: int = 1
+    ) -> Sequence[cirq.Result]:
+        """Sample ``program`` at every point of ``params``, as ONE job.
+
+        The circuit is sent once; each resolver of ``cirq.to_resolvers(params)`` is one row
+        of input values. Rows of values in sorted-symbol-name order are accepted too.
+
+        Args:
+            program: The circuit to sample.
+            params: The sweep (``None`` or ``{}`` for a circuit without symbols).
+            repetitions: Shots per sweep point.
+
+        Returns:
+            One ``cirq.ResultDict`` per sweep point, in sweep order, with ``params`` set.
+
+        Raises:
+            ValidationError: If the circuit cannot be carried or a symbol has no value.
+            JobFailedError: If the job failed on the server.
+            JobTimeoutError: If the job did not finish within ``timeout``.
+        """
+        return self.run_batch([program], [params], repetitions)[0]
+
+    async def run_sweep_async(
+        self, program: cirq.AbstractCircuit, params: cirq.Sweepable, repetitions: int = 1
+    ) -> Sequence[cirq.Result]:
+        """:meth:`run_sweep` without blocking the event loop (``asyncio`` or ``duet``)."""
+        return await _in_worker_thread(self.run_sweep, program, params, repetitions)
+
+    def run_batch(
+        self,
+        programs: Sequence[cirq.AbstractCircuit],
+        params_list: Sequence[cirq.Sweepable] | None = None,
+        repetitions: int | Sequence[int] = 1,
+    ) -> Sequence[Sequence[cirq.Result]]:
+        """Sample several circuits, each over its own sweep, as ONE job.
+
+        Args:
+            programs: The circuits.
+            params_list: One sweep per circuit (``None``: no symbols anywhere).
+            repetitions: Shots for every circuit, or one number per circuit (sent as each
+                circuit's own ``shots`` when they differ).
+
+        Returns:
+            Per circuit, one ``cirq.ResultDict`` per sweep point.
+
+        Raises:
+            ValidationError: If the lists' lengths differ, or a circuit cannot be carried.
+            JobFailedError: If the job failed on the server.
+            JobTimeoutError: If the job did not finish within ``timeout``.
+        """
+        params_list, counts = _batch_arguments(programs, params_list, repetitions)
+        # Circuits share the job's shots unless the repetitions differ.
+        own_shots = len(set(counts)) > 1
+        entries: list[TranslatedCircuit | None] = []
+        for program, params, reps in zip(programs, params_list, counts, strict=True):
+            circuit = to_circuit(program)
+            resolvers = to_resolvers(params, circuit.parameters or ())
+            # An empty sweep gives no results, as with any cirq.Sampler, and costs nothing.
+            entries.append(
+                wire_entry(circuit, resolvers, reps if own_shots else None) if resolvers else None
+            )
+        return self._run(entries, counts[0] if counts else 1)
+
+    async def run_batch_async(
+        self,
+        programs: Sequence[cirq.AbstractCircuit],
+        params_list: Sequence[cirq.Sweepable] | None = None,
+        repetitions: int | Sequence[int] = 1,
+    ) -> Sequence[Sequence[cirq.Result]]:
+        """:meth:`run_batch` without blocking the event loop (``asyncio`` or ``duet``)."""
+        return await _in_worker_thread(self.run_batch, programs, params_list, repetitions)
+
+    def job_results(self, job_id: str) -> list[list[cirq.ResultDict]]:
+        """The Cirq results of a job this sampler (or ``QPIClient.run``) submitted, by id.
+
+        The layout is read back from the job's own program text, so this works in a new
+        process, and offline in ``replay`` mode when the cache holds the job.
+
+        Returns:
+            Per circuit of the job, one ``cirq.ResultDict`` per sweep point.
+
+        Raises:
+            NotFoundError: If the job does not exist or is not yours.
+            ValidationError: If a circuit of the job was not written by this plugin.
+        """
+        result = Job.from_id(self._client, job_id).result(self.timeout)
+        return results_from_job(result, self.seed)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the client, if this sampler created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> QPISampler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _run(
+        self, entries: Sequence[TranslatedCircuit | None], shots: int
+    ) -> list[list[cirq.ResultDict]]:
+        sent = [entry for entry in entries if entry is not None]
+        if not sent:
+            return [[] for _ in entries]
+        payload = JobPayload(
+            circuits=tuple(entry.payload for entry in sent),
+            shots=shots,
+            qpu_target=self._client.resolve_qpu(self.backend),
+        )
+        job = self._client.submit(payload, sent)
+        grouped = iter(job.result(self.timeout).by_circuit())
+        return [
+            []
+            if entry is None
+            else to_results(
+                next(grouped), entry.context["layout"], entry.context["resolvers"], self.seed
+            )
+            for entry in entries
+        ]
+
+
+def _batch_arguments(
+    programs: Sequence[cirq.AbstractCircuit],
+    params_list: Sequence[cirq.Sweepable] | None,
+    repetitions: int | Sequence[int],
+) -> tuple[list[cirq.Sweepable], list[int]]:
+    """Check and expand ``run_batch``'s arguments to one sweep and one count per program."""
+    programs = list(programs)
+    sweeps = [None] * len(programs) if params_list is None else list(params_list)
+    if len(sweeps) != len(programs):
+        raise ValidationError(
+            f"run_batch got {len(programs)} program(s) but {len(sweeps)} sweep(s); give one "
+            "sweep per program (None for a program without symbols)"
+        )
+    if isinstance(repetitions, numbers.Integral):
+        counts = [int(repetitions)] * len(programs)
+    else:
+        counts = list(repetitions)
+        if len(counts) != len(programs):
+            raise ValidationError(
+                f"run_batch got {len(programs)} program(s) but {len(counts)} repetition "
+                "counts; give one count, or one per program"
+            )
+    for count in counts:
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
+            raise ValidationError(f"repetitions must be positive integers, got {count!r}")
+    return sweeps, [int(count) for count in counts]
+
+
+# -- running blocking work from async code ------------------------------------------------------
+
+
+async def _in_worker_thread(function: Callable[..., T], *args: Any) -> T:
+    """Run ``function(*args)`` in a thread and await it under duet or asyncio.
+
+    Cirq drives its async sampler methods with ``duet`` (its ``run_batch`` is
+    ``duet.sync(run_batch_async)``), users with ``asyncio``: each needs its own kind of future.
+    Duet is checked first because ``duet.run`` may be running inside an asyncio loop (a
+    notebook), where only the duet scheduler can resume this coroutine.
+    """
+    if _in_duet_task():
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        worker = threading.Thread(
+            target=_fill, args=(future, function, args), name="qpi-cirq-sampler", daemon=True
+        )
+        worker.start()
+        return await duet.AwaitableFuture.wrap(future)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # driven by something else (a bare coroutine.send): just run it
+        return function(*args)
+    return await asyncio.to_thread(function, *args)
+
+
+def _in_duet_task() -> bool:
+    try:
+        from duet.impl import current_task
+
+        current_task()
+    except (ImportError, RuntimeError):
+        return False
+    return True
+
+
+def _fill(future: concurrent.futures.Future[T], function: Callable[..., T], args: tuple) -> None:
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(function(*args))
+    except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+        future.set_exception(exc)
