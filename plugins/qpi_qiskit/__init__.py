@@ -1,1 +1,65 @@
-"""QPI plugin for qiskit (filled in by its issue)."""
+"""Run Qiskit circuits on QPI QPUs: a ``BackendV2``, its jobs, and a ``SamplerV2``.
+
+Example:
+    ```python
+    from qiskit import QuantumCircuit, transpile
+    from qpi.server import LocalServer
+
+    with LocalServer() as server:
+        backend = server.client().get_backend("mock")
+        bell = QuantumCircuit(2, 2)
+        bell.h(0)
+        bell.cx(0, 1)
+        bell.measure([0, 1], [0, 1])
+        print(backend.run(transpile(bell, backend), shots=1000).result().get_counts())
+    ```
+
+See the Qiskit guide for options, parameter sweeps bound on the server, registers, memory,
+``meas_level=1``, job retrieval, the primitives and transpilation.
+
+The package is imported lazily: ``import qpi_qiskit`` does not import Qiskit until one of its
+names is used, because the core client loads this plugin on every ``QPIClient()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qpi_qiskit.backend import QPIBackend
+    from qpi_qiskit.convert import dumps, to_circuit
+    from qpi_qiskit.job import QPIJob, QPIJobTimeoutError
+    from qpi_qiskit.sampler import QPISampler, QPISamplerJob
+
+__all__ = [
+    "QPIBackend",
+    "QPIJob",
+    "QPIJobTimeoutError",
+    "QPISampler",
+    "QPISamplerJob",
+    "dumps",
+    "to_circuit",
+]
+
+#: Where each public name lives.
+_EXPORTS = {
+    "QPIBackend": "qpi_qiskit.backend",
+    "QPIJob": "qpi_qiskit.job",
+    "QPIJobTimeoutError": "qpi_qiskit.job",
+    "QPISampler": "qpi_qiskit.sampler",
+    "QPISamplerJob": "qpi_qiskit.sampler",
+    "dumps": "qpi_qiskit.convert",
+    "to_circuit": "qpi_qiskit.convert",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qpi_qiskit' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
