@@ -1,0 +1,496 @@
+"""The qpi.remote device against a real LocalServer: results, gradients, jobs, cache."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pennylane as qml
+import pytest
+import qpi_pennylane
+from pennylane import numpy as pnp
+from pennylane.exceptions import DeviceError, PennyLaneDeprecationWarning
+
+from qpi.errors import ValidationError
+from qpi.server import LocalServer
+
+SHOTS = 20_000
+Z5 = 5.0  # a statistical assertion allows five standard deviations
+
+
+def five_sigma(spread: float, shots: int = SHOTS) -> float:
+    """Bound on |estimate - exact| for a mean of ``shots`` samples within a range ``spread``."""
+    return Z5 * spread / math.sqrt(shots)
+
+
+def ansatz(weights):
+    for i in range(3):
+        qml.RY(weights[i], wires=i)
+    qml.CNOT(wires=[0, 1])
+    qml.CNOT(wires=[1, 2])
+    for i in range(3):
+        qml.RX(weights[3 + i], wires=i)
+    qml.CNOT(wires=[2, 0])
+
+
+HAMILTONIAN = qml.Hamiltonian([0.5, -0.3, 0.2], [qml.Z(0) @ qml.Z(1), qml.X(2), qml.Y(0)])
+WEIGHTS = np.array([0.3, -0.8, 1.1, 0.5, -0.2, 0.9])
+
+
+def cost(weights):
+    ansatz(weights)
+    return qml.expval(HAMILTONIAN)
+
+
+def exact(fn, *args, **kwargs):
+    return qml.QNode(fn, qml.device("default.qubit"), **kwargs)
+
+
+# -- loading and arguments -----------------------------------------------------------------
+
+
+def test_the_device_loads_through_the_pennylane_entry_point(make_device):
+    dev = make_device(3)
+    assert isinstance(dev, qpi_pennylane.QPIDevice)
+    assert dev.name == "qpi.remote"
+    assert dev.wires == qml.wires.Wires([0, 1, 2])
+
+
+def test_client_and_connection_settings_are_exclusive(pl_client):
+    with pytest.raises(ValidationError, match="either client="):
+        qml.device("qpi.remote", wires=1, client=pl_client, url="http://x")
+
+
+def test_string_false_from_the_device_test_cli_turns_the_cache_off(pl_server):
+    dev = qml.device(
+        "qpi.remote", wires=1, url=pl_server.url, api_token=pl_server.api_token, cache="False"
+    )
+    assert dev.client.cache is None
+
+
+def test_shots_on_the_device_still_work_while_pennylane_accepts_them(make_device):
+    with pytest.warns(PennyLaneDeprecationWarning):
+        dev = make_device(1, shots=300)
+
+    @qml.qnode(dev)
+    def circuit():
+        qml.X(0)
+        return qml.counts(wires=[0])
+
+    assert circuit() == {"1": 300}
+
+
+@pytest.mark.filterwarnings("ignore::pennylane.exceptions.PennyLaneDeprecationWarning")
+def test_zero_shots_are_refused(make_device):
+    with pytest.raises(ValueError, match="positive"):
+        make_device(1, shots=0)
+
+
+def test_an_analytic_execution_says_how_to_set_shots(make_device):
+    @qml.qnode(make_device(1))
+    def circuit():
+        return qml.expval(qml.Z(0))
+
+    with pytest.raises(DeviceError, match=r"qml\.set_shots\(qnode, shots=1000\)"):
+        circuit()
+
+
+def test_state_measurements_are_refused(make_device):
+    @qml.set_shots(10)
+    @qml.qnode(make_device(1))
+    def circuit():
+        return qml.state()
+
+    with pytest.raises(DeviceError, match="not accepted with finite shots"):
+        circuit()
+
+
+# -- results against default.qubit -----------------------------------------------------------
+
+
+def test_expectation_values_agree_with_default_qubit(make_device):
+    def circuit(weights):
+        ansatz(weights)
+        return qml.expval(qml.Z(0) @ qml.Z(1)), qml.expval(qml.X(2)), qml.expval(HAMILTONIAN)
+
+    got = qml.set_shots(qml.QNode(circuit, make_device(3)), SHOTS)(WEIGHTS)
+    want = exact(circuit)(WEIGHTS)
+    for value, reference, spread in zip(got, want, (2, 2, 2 * 1.0), strict=True):
+        assert abs(value - reference) < five_sigma(spread)
+
+
+@pytest.mark.parametrize("interface", ["autograd", "torch"])
+def test_gradients_agree_with_default_qubit(make_device, interface):
+    qnode = qml.set_shots(qml.QNode(cost, make_device(3), interface=interface), SHOTS)
+    if interface == "torch":
+        torch = pytest.importorskip("torch")
+        weights = torch.tensor(WEIGHTS, requires_grad=True)
+        qnode(weights).backward()
+        gradient = weights.grad.numpy()
+    else:
+        gradient = qml.grad(qnode)(pnp.array(WEIGHTS, requires_grad=True))
+    want = qml.grad(exact(cost))(pnp.array(WEIGHTS, requires_grad=True))
+    # Each entry is (f(x+pi/2) - f(x-pi/2)) / 2 of an observable within [-1, 1] (sum |c| = 1).
+    bound = five_sigma(2.0) / math.sqrt(2)
+    np.testing.assert_allclose(gradient, want, atol=bound, rtol=0)
+
+
+def _state_prep():
+    qml.RY(1.1, wires=0)
+    qml.RX(-0.7, wires=1)
+    qml.CNOT(wires=[0, 1])
+    qml.RY(0.4, wires=1)
+
+
+def test_every_measurement_type_agrees_with_default_qubit(make_device):
+    obs_h = np.array([[1.0, 2.0 - 1j], [2.0 + 1j, -1.0]])
+
+    def circuit():
+        _state_prep()
+        return (
+            qml.expval(qml.X(0) @ qml.Y(1)),
+            qml.var(qml.Z(0)),
+            qml.probs(wires=[1, 0]),
+            qml.expval(qml.Hamiltonian([0.4, 0.6], [qml.X(0), qml.Z(0) @ qml.Z(1)])),
+            qml.expval(qml.sum(qml.Y(0), qml.Z(1))),
+            qml.expval(qml.s_prod(-2.0, qml.X(1))),
+            qml.var(qml.Hermitian(obs_h, wires=1)),
+            qml.expval(qml.Projector([1, 0], wires=[0, 1])),
+        )
+
+    got = qml.set_shots(qml.QNode(circuit, make_device(2)), SHOTS)()
+    want = exact(circuit)()
+    eig = np.linalg.eigvalsh(obs_h)
+    spreads = [2, 4, 1, 2, 4, 4, 4 * (eig[-1] - eig[0]) ** 2, 1]
+    for value, reference, spread in zip(got, want, spreads, strict=True):
+        np.testing.assert_allclose(value, reference, atol=five_sigma(spread), rtol=0)
+
+
+def test_samples_and_counts_of_wires_and_observables(make_device):
+    @qml.set_shots(500)
+    @qml.qnode(make_device(2))
+    def circuit():
+        _state_prep()
+        return (
+            qml.sample(wires=[0, 1]),
+            qml.sample(qml.Z(0) @ qml.Z(1)),
+            qml.counts(wires=[1]),
+            qml.counts(qml.X(0)),
+            qml.counts(wires=[0, 1], all_outcomes=True),
+        )
+
+    bits, parity, counts1, counts_x, all_counts = circuit()
+    assert bits.shape == (500, 2) and set(np.unique(bits)) <= {0, 1}
+    assert parity.shape == (500,) and set(np.unique(parity)) <= {-1.0, 1.0}
+    assert sum(counts1.values()) == 500 and set(counts1) <= {"0", "1"}
+    assert sum(counts_x.values()) == 500 and set(counts_x) <= {-1.0, 1.0}
+    assert list(all_counts) == ["00", "01", "10", "11"]
+
+
+def test_commuting_samples_and_counts_describe_the_same_shots(make_device):
+    @qml.set_shots(500)
+    @qml.qnode(make_device(2))
+    def circuit():
+        _state_prep()
+        return qml.sample(wires=[0, 1]), qml.counts(wires=[1]), qml.expval(qml.Z(1))
+
+    bits, counts, value = circuit()
+    assert int(bits[:, 1].sum()) == counts.get("1", 0)
+    assert value == pytest.approx(1 - 2 * bits[:, 1].mean())
+
+
+def test_mid_circuit_measurements_are_deferred(make_device):
+    def circuit():
+        qml.RY(0.9, wires=0)
+        m = qml.measure(0)
+        qml.cond(m, qml.RX)(1.2, wires=1)
+        return qml.expval(qml.Z(1)), qml.probs(op=m)
+
+    # Deferring a measurement whose value is returned needs a spare wire to hold it.
+    got = qml.set_shots(qml.QNode(circuit, make_device(3)), SHOTS)()
+    want = exact(circuit)()
+    assert abs(got[0] - want[0]) < five_sigma(2)
+    np.testing.assert_allclose(got[1], want[1], atol=five_sigma(1), rtol=0)
+
+
+def test_only_deferred_mid_circuit_measurements_are_available(make_device):
+    def circuit():
+        qml.measure(0)
+        return qml.expval(qml.Z(0))
+
+    qnode = qml.set_shots(qml.QNode(circuit, make_device(1), mcm_method="one-shot"), 10)
+    with pytest.raises(DeviceError, match="mcm_method='deferred'"):
+        qnode()
+
+
+def test_custom_wire_labels(make_device):
+    @qml.set_shots(100)
+    @qml.qnode(make_device(["anc", "q"]))
+    def circuit():
+        qml.X("q")
+        return qml.counts(wires=["q", "anc"])
+
+    assert circuit() == {"10": 100}
+
+
+# -- jobs: one per execution -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("diff_method", ["best", "parameter-shift"])
+def test_an_autograd_gradient_step_is_one_job(make_device, job_count, diff_method):
+    dev = make_device(3)
+    qnode = qml.set_shots(qml.QNode(cost, dev, diff_method=diff_method), 1000)
+    before = job_count()
+    with qml.Tracker(dev) as tracker:
+        gradient = qml.grad(qnode)(pnp.array(WEIGHTS, requires_grad=True))
+    assert job_count() - before == 1
+    assert gradient.shape == (6,)
+    # The circuit and all its shifted copies share a circuit (one per group of qubit-wise
+    # commuting terms of the Hamiltonian: {ZZ, X} and {Y}), with one row each.
+    assert tracker.totals["jobs"] == 1 and tracker.totals["circuits"] == 2
+    assert tracker.totals["experiments"] == tracker.totals["executions"] > 1
+
+
+def test_a_torch_gradient_step_is_one_job(make_device, job_count):
+    torch = pytest.importorskip("torch")
+    qnode = qml.set_shots(qml.QNode(cost, make_device(3), interface="torch"), 1000)
+    weights = torch.tensor(WEIGHTS, requires_grad=True)
+    before = job_count()
+    qnode(weights).backward()
+    assert job_count() - before == 1
+    assert weights.grad.shape == (6,)
+
+
+def test_an_optimizer_step_is_one_job(make_device, job_count):
+    qnode = qml.set_shots(qml.QNode(cost, make_device(3)), 1000)
+    opt = qml.GradientDescentOptimizer(0.1)
+    before = job_count()
+    opt.step_and_cost(qnode, pnp.array(WEIGHTS, requires_grad=True))
+    assert job_count() - before == 1
+
+
+def test_without_grad_on_execution_the_gradient_is_a_job_of_its_own(make_device, job_count):
+    qnode = qml.QNode(cost, make_device(3), diff_method="parameter-shift", grad_on_execution=False)
+    qnode = qml.set_shots(qnode, 1000)
+    before = job_count()
+    qml.grad(qnode)(pnp.array(WEIGHTS, requires_grad=True))
+    assert job_count() - before == 2  # the forward pass, then every shifted tape at once
+
+
+def test_best_resolves_to_the_devices_parameter_shift(make_device):
+    qnode = qml.set_shots(qml.QNode(cost, make_device(3)), 10)
+    assert qml.workflow.get_best_diff_method(qnode)(WEIGHTS) == "parameter-shift"
+
+
+def test_a_broadcast_batch_is_one_job_with_one_circuit_and_many_rows(make_device, pl_client):
+    dev = make_device(2)
+
+    @qml.set_shots(2000)
+    @qml.qnode(dev)
+    def circuit(x):
+        qml.RX(x, wires=0)
+        qml.CNOT(wires=[0, 1])
+        return qml.expval(qml.Z(1))
+
+    xs = np.linspace(0, np.pi, 7)
+    with qml.Tracker(dev) as tracker:
+        values = circuit(xs)
+    assert values.shape == (7,)
+    np.testing.assert_allclose(values, np.cos(xs), atol=five_sigma(2, 2000), rtol=0)
+    (job_id,) = tracker.history["job_ids"]
+    payload = pl_client.get_job(job_id)["payload"]
+    assert len(payload["circuits"]) == 1
+    rows = payload["circuits"][0]["parameter_values"]
+    np.testing.assert_allclose([row[0] for row in rows], xs)
+
+
+def test_a_shot_vector_is_one_job_with_an_experiment_per_component(make_device, pl_client):
+    dev = make_device(1)
+
+    @qml.set_shots((100, 100, 300))
+    @qml.qnode(dev)
+    def circuit():
+        qml.RX(np.pi / 2, wires=0)
+        return qml.counts(wires=[0]), qml.expval(qml.Z(0))
+
+    with qml.Tracker(dev) as tracker:
+        result = circuit()
+    assert [sum(counts.values()) for counts, _ in result] == [100, 100, 300]
+    for counts, value in result:
+        total = sum(counts.values())
+        assert value == pytest.approx((counts.get("0", 0) - counts.get("1", 0)) / total)
+    (job_id,) = tracker.history["job_ids"]
+    circuits = pl_client.get_job(job_id)["payload"]["circuits"]
+    assert sorted((len(c["parameter_values"]), c.get("shots")) for c in circuits) == [
+        (1, 300),
+        (2, None),  # the job's own shots: 100
+    ]
+
+
+def test_without_batching_every_tape_is_a_job(make_device, job_count):
+    dev = make_device(3, batch_jobs=False)
+    qnode = qml.set_shots(qml.QNode(cost, dev), 200)
+    before = job_count()
+    with qml.Tracker(dev) as tracker:
+        qml.grad(qnode)(pnp.array(WEIGHTS, requires_grad=True))
+    assert job_count() - before == tracker.totals["executions"] == tracker.totals["jobs"] > 1
+
+
+# -- tracker, dumps, client.run ----------------------------------------------------------------
+
+
+def test_the_tracker_records_executions_jobs_shots_and_job_ids(make_device, pl_client):
+    dev = make_device(2)
+
+    def circuit():
+        _state_prep()
+        return qml.expval(qml.X(0)), qml.expval(qml.Z(0))  # two tapes: X and Z do not commute
+
+    qnode = qml.set_shots(qml.QNode(circuit, dev), 300)
+    with qml.Tracker(dev) as tracker:
+        qnode()
+        qnode()
+    assert tracker.totals["batches"] == 2
+    assert tracker.totals["jobs"] == 2
+    assert tracker.totals["executions"] == 4
+    assert tracker.totals["shots"] == 4 * 300
+    assert len(tracker.history["results"]) == 4
+    for job_id in tracker.history["job_ids"]:
+        assert pl_client.get_job(job_id)["status"] == "completed"
+
+
+def test_dumps_is_the_program_the_device_sends(make_device, pl_client):
+    dev = make_device(3)
+    tape = qml.tape.QuantumScript(
+        [qml.Rot(0.1, 0.2, 0.3, wires=2), qml.IsingXX(0.4, wires=[0, 2])],
+        [qml.expval(qml.X(0) @ qml.Z(2))],
+        shots=100,
+    )
+    with qml.Tracker(dev) as tracker:
+        qml.execute([tape], dev)
+    sent = pl_client.get_job(tracker.history["job_ids"][0])["payload"]["circuits"][0]["circuit"]
+    text = qpi_pennylane.dumps(tape, dev)
+    assert text == sent
+    assert text.startswith("OPENQASM 3.0;") and "input float[64] p0;" in text
+
+
+def test_dumps_refuses_a_tape_that_becomes_several_programs():
+    tape = qml.tape.QuantumScript([qml.H(0)], [qml.expval(qml.X(0)), qml.expval(qml.Z(0))])
+    with pytest.raises(ValidationError, match="to_payload"):
+        qpi_pennylane.dumps(tape)
+    assert len(qpi_pennylane.to_payload(tape.copy(shots=10)).circuits) == 2
+
+
+def test_the_core_client_runs_a_tape(pl_client):
+    tape = qml.tape.QuantumScript(
+        [qml.RY(np.array([0.0, np.pi]), wires=0)], [qml.expval(qml.Z(0))], shots=200
+    )
+    job = pl_client.run(tape, shots=200, qpu="mock")
+    (result,) = job.native_results()
+    np.testing.assert_allclose(result, [1.0, -1.0])
+
+
+# -- cache and replay ----------------------------------------------------------------------------
+
+
+def test_cached_and_replayed_results_equal_fresh_ones(tmp_path):
+    def circuit(x):
+        qml.RX(x, wires=0)
+        qml.CNOT(wires=[0, 1])
+        return qml.expval(qml.Z(1)), qml.sample(wires=[0, 1]), qml.counts(wires=[0])
+
+    xs = np.array([0.3, 1.2])
+    with LocalServer(seed=3) as server:
+        options = {"url": server.url, "cache": str(tmp_path), "seed": 5}
+        dev = qml.device("qpi.remote", wires=2, api_token=server.api_token, **options)
+        qnode = qml.set_shots(qml.QNode(circuit, dev), 64)
+        fresh = qnode(xs)
+        with qml.Tracker(dev) as tracker:
+            reused = qnode(xs)
+        assert tracker.totals.get("cache_hits") == 1
+    # The server is gone: replay reads the cache only.
+    replay_dev = qml.device("qpi.remote", wires=2, cache_mode="replay", **options)
+    replayed = qml.set_shots(qml.QNode(circuit, replay_dev), 64)(xs)
+    for other in (reused, replayed):
+        np.testing.assert_array_equal(other[0], fresh[0])
+        np.testing.assert_array_equal(other[1], fresh[1])  # the same synthesised shot order
+        assert list(other[2]) == list(fresh[2])
+
+
+def test_identical_tapes_are_independent_runs_of_one_circuit(make_device, pl_client):
+    dev = make_device(1)
+    tape = qml.tape.QuantumScript([qml.H(0)], [qml.counts(wires=[0])], shots=400)
+    with qml.Tracker(dev) as tracker:
+        first, second = qml.execute([tape, tape], dev)
+    assert sum(first.values()) == sum(second.values()) == 400
+    (job_id,) = tracker.history["job_ids"]
+    (circuit,) = pl_client.get_job(job_id)["payload"]["circuits"]
+    assert circuit["parameter_values"] == [[], []]  # no inputs: one empty row per run
+
+
+def test_a_shot_vector_gradient_is_one_job(make_device, job_count):
+    qnode = qml.set_shots(qml.QNode(cost, make_device(3)), (500, 500, 1000))
+    before = job_count()
+    jacobian = qml.jacobian(lambda w: qml.math.stack(qnode(w)))(pnp.array(WEIGHTS))
+    assert job_count() - before == 1
+    assert jacobian.shape == (3, 6)
+
+
+def test_the_qnode_shots_argument(make_device):
+    def circuit():
+        qml.X(0)
+        return qml.counts(wires=[0])
+
+    assert qml.QNode(circuit, make_device(1), shots=123)() == {"1": 123}
+
+
+def test_variances_of_non_pauli_observables_are_differentiated_by_pennylane(make_device):
+    matrix = np.array([[1.0, 2.0], [2.0, -1.0]])
+
+    def circuit(x):
+        qml.RY(x, wires=0)
+        qml.CNOT(wires=[0, 1])
+        return qml.var(qml.Hermitian(matrix, wires=1)), qml.var(qml.X(0))
+
+    x = pnp.array(0.7, requires_grad=True)
+    qnode = qml.set_shots(qml.QNode(circuit, make_device(2)), SHOTS)
+    got = qml.jacobian(lambda v: qml.math.stack(qnode(v)))(x)
+    want = qml.jacobian(lambda v: qml.math.stack(exact(circuit)(v)))(x)
+    # d var/dx = -2 <A> d<A>/dx (A^2 = 5 I), with <A> and d<A>/dx both estimated: their
+    # errors (sqrt(5)/sqrt(N) and sqrt(5/2N)) times factors up to 2 sqrt(5) stay under 15/sqrt(N).
+    np.testing.assert_allclose(got, want, atol=five_sigma(15.0), rtol=0)
+
+
+def test_variances_samples_and_counts_of_sums(make_device):
+    ham = qml.Hamiltonian([0.5, -1.0, 0.3], [qml.Z(0) @ qml.Z(1), qml.Z(1), qml.I(0)])
+
+    def circuit():
+        _state_prep()
+        return qml.var(ham), qml.expval(qml.X(0)), qml.var(qml.X(0) + 0.5 * qml.X(1))
+
+    got = qml.set_shots(qml.QNode(circuit, make_device(2)), SHOTS)()
+    want = exact(circuit)()
+    # Variances of observables within [-1.8, 1.8] and [-1.5, 1.5]: errors below 4 * range.
+    for value, reference, spread in zip(got, want, (4 * 3.6, 2, 4 * 3.0), strict=True):
+        assert abs(value - reference) < five_sigma(spread)
+
+    @qml.set_shots(300)
+    @qml.qnode(make_device(2))
+    def sampled():
+        _state_prep()
+        return qml.sample(ham), qml.counts(ham)
+
+    samples, counts = sampled()
+    allowed = {-1.2, 0.8, -0.2, 1.8}  # 0.5 z0 z1 - z1 + 0.3 on |00>, |01>, |10>, |11>
+    assert {round(float(v), 6) for v in samples} <= allowed
+    assert {round(float(k), 6) for k in counts} <= allowed and sum(counts.values()) == 300
+
+
+def test_a_sum_of_non_commuting_terms_needs_an_expval(make_device):
+    @qml.set_shots(10)
+    @qml.qnode(make_device(1))
+    def circuit():
+        return qml.var(qml.X(0) + qml.Z(0)), qml.expval(qml.Y(0))
+
+    with pytest.raises(DeviceError, match="do not\\s+commute qubit-wise"):
+        circuit()
