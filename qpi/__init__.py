@@ -11,7 +11,8 @@ Example:
 
     with LocalServer() as server:
         client = server.client()
-        job_id = client.submit_job([{"circuit": BELL_QASM}], qpu_target=client.get_qpu("mock")["id"])
+        mock = client.get_qpu("mock")["id"]
+        job_id = client.submit_job([{"circuit": BELL_QASM}], qpu_target=mock)
         print(client.wait_for_job(job_id)["results"]["circuit_results"][0]["counts"])
     ```
 """

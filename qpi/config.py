@@ -15,12 +15,19 @@ The config file is TOML at ``$QPI_CONFIG`` or ``<user config dir>/qpi/config.tom
     url = "https://qpi.lab.example"
     api_token = "qpi_..."
     cache_mode = "reuse"
+
+:func:`save_profile` (behind ``qpi login``) writes it atomically, readable by its owner only
+(mode 0600, in a directory it creates with mode 0700), because profiles hold API tokens.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import tempfile
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,15 +37,22 @@ from qpi.errors import ValidationError
 __all__ = [
     "CACHE_MODES",
     "DEFAULT_URL",
+    "PROFILE_KEYS",
     "Settings",
     "config_path",
     "load_profiles",
     "resolve",
+    "save_profile",
 ]
 
 DEFAULT_URL = "http://localhost:8090"
-#: The cache modes, see :mod:`qpi.cache`.
+"""The server URL used when no argument, environment variable or profile gives one."""
 CACHE_MODES: tuple[str, ...] = ("reuse", "record", "replay", "off")
+"""The cache modes (see :mod:`qpi.cache`); ``reuse`` is the default."""
+PROFILE_KEYS: tuple[str, ...] = ("url", "api_token", "cache_dir", "cache_mode")
+"""The keys a profile of the config file may hold."""
+
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,9 @@ def load_profiles(path: Path | None = None) -> dict[str, Any]:
         raise ValidationError(f"the qpi config file {path} is not valid TOML: {exc}") from exc
 
 
-def _profile(profile: str | None) -> tuple[str | None, dict[str, Any]]:
+def _profile(profile: str | bool | None) -> tuple[str | None, dict[str, Any]]:
+    if profile is False:
+        return None, {}
     name = profile or os.environ.get("QPI_PROFILE") or None
     data = load_profiles()
     profiles = data.get("profiles", {})
@@ -121,9 +137,22 @@ def resolve(
     *,
     cache_dir: str | os.PathLike[str] | None = None,
     cache_mode: str | None = None,
-    profile: str | None = None,
+    profile: str | bool | None = None,
 ) -> Settings:
     """Resolve settings from arguments, environment, profile and defaults, in that order.
+
+    Args:
+        base_url: The server URL (else ``$QPI_URL``, the profile's ``url``, the default).
+        api_token: The API token (else ``$QPI_API_TOKEN``, the profile's ``api_token``).
+        cache_dir: The cache directory (else ``$QPI_CACHE_DIR``, the profile's
+            ``cache_dir``, ``None`` for the user cache directory).
+        cache_mode: The cache mode (else ``$QPI_CACHE_MODE``, the profile's ``cache_mode``,
+            ``"reuse"``).
+        profile: The profile to read (else ``$QPI_PROFILE``, the file's
+            ``default_profile``). ``False`` reads no profile and not the config file at all.
+
+    Returns:
+        The resolved settings.
 
     Raises:
         ValidationError: If the cache mode is unknown or a named profile does not exist.
@@ -143,3 +172,83 @@ def resolve(
         cache_mode=mode,
         profile=name,
     )
+
+
+def save_profile(
+    name: str,
+    values: Mapping[str, Any],
+    *,
+    make_default: bool = False,
+    path: Path | None = None,
+) -> Path:
+    """Add or update a profile of the config file, written atomically with mode 0600.
+
+    Keys of ``values`` that are ``None`` are left as they were; the other profiles and keys
+    of the file are kept. The first profile saved to a file also becomes its
+    ``default_profile``. The directory is created with mode 0700 if it does not exist, and
+    the file is replaced in one step, so a reader never sees half a file.
+
+    Args:
+        name: The profile's name (letters, digits, ``_``, ``.`` and ``-``).
+        values: Any of :data:`PROFILE_KEYS` (``url``, ``api_token``, ``cache_dir``,
+            ``cache_mode``).
+        make_default: Make this profile the file's ``default_profile``.
+        path: The config file; defaults to :func:`config_path`.
+
+    Returns:
+        The path of the config file written.
+
+    Raises:
+        ValidationError: If the name, a key or the cache mode is invalid, the existing file
+            is not valid TOML, or the file cannot be written.
+    """
+    if not isinstance(name, str) or not _PROFILE_NAME.fullmatch(name):
+        raise ValidationError(
+            f"a profile name is letters, digits, '_', '.' and '-' (starting with a letter or "
+            f"digit), got {name!r}"
+        )
+    unknown = sorted(set(values) - set(PROFILE_KEYS))
+    if unknown:
+        raise ValidationError(f"unknown profile keys {unknown}; a profile holds {PROFILE_KEYS}")
+    mode = values.get("cache_mode")
+    if mode is not None and str(mode).lower() not in CACHE_MODES:
+        raise ValidationError(f"cache mode must be one of {CACHE_MODES}, got {mode!r}")
+    path = path or config_path()
+    data = load_profiles(path)
+    profiles = data.setdefault("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ValidationError(f"'profiles' in the qpi config file {path} is not a table")
+    profile = dict(profiles.get(name) or {})
+    profile.update({key: str(value) for key, value in values.items() if value is not None})
+    if "cache_mode" in profile:
+        profile["cache_mode"] = profile["cache_mode"].lower()
+    profiles[name] = profile
+    if make_default or not data.get("default_profile"):
+        data["default_profile"] = name
+
+    import tomli_w
+
+    _write_private(path, tomli_w.dumps(data))
+    return path
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable and writable by its owner only."""
+    temp: str | None = None
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except OSError as exc:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        raise ValidationError(
+            f"cannot write the qpi config file {path}: {exc.strerror or exc}; set QPI_CONFIG "
+            "to a writable path"
+        ) from exc

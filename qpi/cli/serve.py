@@ -8,6 +8,9 @@ from types import FrameType
 
 import click
 
+from qpi.cli.context import local_server_class
+from qpi.cli.exitcodes import ExitCode
+
 __all__ = ["default_data_dir", "serve"]
 
 
@@ -38,7 +41,7 @@ def serve(
     host: str, port: int, data_dir: Path | None, seed: int | None, workers: int | None
 ) -> None:
     """Run the local QPI orchestrator until Ctrl-C."""
-    from qpi.server import LocalServer
+    LocalServer = local_server_class()
     from qpi.server.routes.meta import SERVER_VERSION
 
     options = {"host": host} | ({"workers": workers} if workers else {})
@@ -46,9 +49,11 @@ def serve(
     try:
         server.start()
     except OSError as exc:
-        raise click.ClickException(
+        error = click.ClickException(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port"
-        ) from None
+        )
+        error.exit_code = ExitCode.OTHER
+        raise error from None
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         click.echo(f"QPI local orchestrator (API {SERVER_VERSION}) listening on {server.url}")

@@ -1,0 +1,87 @@
+"""``qpi config``: the settings in effect, and where each one came from."""
+
+from __future__ import annotations
+
+import os
+from types import MappingProxyType
+from typing import Any
+
+import click
+
+from qpi.cli.context import connection_options, emit_json, options_of, settings_from
+from qpi.config import config_path, load_profiles
+
+__all__ = ["config"]
+
+# Setting -> (its option on CLIOptions, its environment variable, its key in a profile).
+_SOURCES = MappingProxyType(
+    {
+        "url": ("url", "QPI_URL", "url"),
+        "api_token": ("token", "QPI_API_TOKEN", "api_token"),
+        "cache_dir": ("cache_dir", "QPI_CACHE_DIR", "cache_dir"),
+        "cache_mode": ("cache_mode", "QPI_CACHE_MODE", "cache_mode"),
+    }
+)
+
+
+def _source(setting: str, options: Any, profile: str | None, values: dict[str, Any]) -> str:
+    option, env, key = _SOURCES[setting]
+    if getattr(options, option):
+        return "--" + option.replace("_", "-")
+    if os.environ.get(env):
+        return env
+    if profile and values.get(key):
+        return f"profile {profile}"
+    return "default"
+
+
+@click.command()
+@connection_options
+@click.pass_context
+def config(ctx: click.Context) -> None:
+    """Show the settings in effect and where each came from.
+
+    Settings are resolved in this order: the options, then the environment (QPI_URL,
+    QPI_API_TOKEN, QPI_CACHE_DIR, QPI_CACHE_MODE), then the profile (--profile, QPI_PROFILE,
+    or the config file's default_profile), then the defaults. The token is never shown.
+
+    \b
+    Examples:
+      qpi config
+      qpi --profile lab config --json
+    """
+    settings = settings_from(ctx)
+    opts = options_of(ctx)
+    path = config_path()
+    data = load_profiles(path)
+    profiles = data.get("profiles") if isinstance(data.get("profiles"), dict) else {}
+    values = dict(profiles.get(settings.profile) or {}) if settings.profile else {}
+    shown = {
+        "url": settings.url,
+        "api_token": "<set>" if settings.api_token else None,
+        "cache_dir": settings.cache_dir,
+        "cache_mode": settings.cache_mode,
+    }
+    sources = {name: _source(name, opts, settings.profile, values) for name in _SOURCES}
+    if opts.json:
+        emit_json(
+            {
+                "config_file": str(path),
+                "config_exists": path.exists(),
+                "profiles": sorted(profiles),
+                "default_profile": data.get("default_profile"),
+                "profile": settings.profile,
+                "settings": shown,
+                "sources": sources,
+            }
+        )
+        return
+    names = ", ".join(sorted(profiles)) or "none"
+    state = f"profiles: {names}" if path.exists() else "does not exist yet; `qpi login` writes it"
+    click.echo(f"config file  {path} ({state})")
+    click.echo(f"profile      {settings.profile or '-'}")
+    for name, value in shown.items():
+        text = "-" if value is None else str(value)
+        if name == "cache_dir" and value is None:
+            text = "(the user cache directory)"
+        click.echo(f"{name:<12} {text}  [{sources[name]}]")

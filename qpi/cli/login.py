@@ -1,0 +1,86 @@
+"""``qpi login``: check credentials against the server and save them as a profile."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import click
+
+from qpi.cli.context import connection_options, emit_json, options_of
+from qpi.config import DEFAULT_URL, config_path, load_profiles, save_profile
+
+__all__ = ["login"]
+
+
+def _url_for(given: str | None, profile: str) -> str:
+    """The URL to log in to: --url, else $QPI_URL, else the profile's saved URL, else default."""
+    if given:
+        return given.rstrip("/")
+    if os.environ.get("QPI_URL"):
+        return os.environ["QPI_URL"].rstrip("/")
+    profiles = load_profiles().get("profiles")
+    saved = (profiles or {}).get(profile, {}) if isinstance(profiles, dict) else {}
+    return str(saved.get("url") or DEFAULT_URL).rstrip("/")
+
+
+@click.command()
+@click.option("--email", metavar="EMAIL", help="Log in with this account instead of a token.")
+@click.option(
+    "--password",
+    metavar="PASSWORD",
+    help="The account's password (asked for, without echo, if not given).",
+)
+@click.option("--default", "make_default", is_flag=True, help="Make this the default profile.")
+@connection_options
+@click.pass_context
+def login(ctx: click.Context, email: str | None, password: str | None, make_default: bool) -> None:
+    """Check credentials against the server and save them as a profile.
+
+    With --token (or the token typed at the prompt, without echo), the token is checked by
+    listing your jobs. With --email, qpi logs in with the password and creates a new API
+    token named after this machine. The profile (--profile, default "default") is written to
+    the config file with mode 0600 (QPI_CONFIG, else <user config dir>/qpi/config.toml); the
+    first profile saved becomes the default one. The
+    token is never printed. The URL is --url, else QPI_URL, else the URL the profile
+    already has, else http://localhost:8090.
+
+    \b
+    Examples:
+      qpi login --url https://qpi.lab.example --profile lab --default
+      qpi login --url https://qpi.lab.example --email me@lab.example
+      qpi login --url http://127.0.0.1:8090 --token "$TOKEN" --profile local
+    """
+    from qpi.client import QPIClient
+
+    opts = options_of(ctx)
+    name = opts.profile or os.environ.get("QPI_PROFILE") or "default"
+    url = _url_for(opts.url, name)
+    token = opts.token
+    if email and token:
+        raise click.UsageError("give either --token or --email, not both")
+    if email:
+        if password is None:
+            password = click.prompt("Password", hide_input=True, err=True)
+        # profile=False: the profile being written (or a broken one) must not get in the way.
+        with QPIClient(url, cache=False, profile=False) as client:
+            client.auth_with_password(email, password)
+            token = client.create_token(name=f"qpi-cli@{socket.gethostname()}")["token"]
+    elif password is not None:
+        raise click.UsageError("--password needs --email")
+    if not token:
+        token = click.prompt("API token", hide_input=True, err=True).strip()
+    with QPIClient(url, api_token=token, cache=False, profile=False) as client:
+        client.list_jobs(limit=1)  # a bad token answers 401: exit status 4
+    values = {"url": url, "api_token": token, "cache_dir": opts.cache_dir}
+    values["cache_mode"] = opts.cache_mode
+    path = save_profile(name, values, make_default=make_default, path=config_path())
+    is_default = load_profiles(path).get("default_profile") == name
+    if opts.json:
+        emit_json({"profile": name, "url": url, "config_file": str(path), "default": is_default})
+        return
+    click.echo(f"Logged in to {url}; saved profile {name!r} to {path}")
+    if is_default:
+        click.echo(f"{name!r} is the default profile.")
+    else:
+        click.echo(f"Use it with --profile {name} or QPI_PROFILE={name}.")
