@@ -1,0 +1,45 @@
+"""OpenQASM 3 for the neutral circuit form: a canonical writer and a parser for its subset.
+
+:func:`write` turns a :class:`~qpi.circuit.Circuit` into the exact text the SDK sends, and
+:class:`Builder` produces the same text from instructions fed one at a time (for converters of
+large native circuits). The text is canonical: equal circuits give equal text, byte for byte,
+so payload fingerprints (and cache hits) do not depend on how a circuit was built. Inputs are
+renamed ``p0, p1, ...`` (zero-padded, so their sorted order is their row order, which is how
+the QPU driver binds rows), numbers are printed as the shortest string that reads back to the
+same float, and constant sub-expressions are folded.
+
+:func:`parse` reads that text back, and the hand-written subset people commonly send:
+register declarations, ``input`` parameters, the gates of ``stdgates.inc``, ``measure``,
+``reset`` and ``barrier``, with arithmetic parameter expressions. Valid OpenQASM outside the
+subset raises :class:`QasmUnsupportedError`, so a caller can fall back to a full
+implementation (``qiskit.qasm3.loads``); malformed text raises :class:`QasmSyntaxError`
+naming the line and column.
+
+Example:
+    ```python
+    from qpi.circuit import Circuit, Param
+    from qpi import qasm3
+
+    bell = Circuit(2, 2).append("h", [0]).append("cx", [0, 1])
+    bell.append("rz", [1], [Param("theta")]).measure(0, 0).measure(1, 1)
+    print(qasm3.dumps(bell))
+    assert qasm3.dumps(qasm3.parse(qasm3.dumps(bell))) == qasm3.dumps(bell)
+    ```
+"""
+
+from qpi.qasm3.errors import QasmError, QasmSyntaxError, QasmUnsupportedError
+from qpi.qasm3.parser import parse
+from qpi.qasm3.writer import META_PREFIX, Builder, Program, dumps, to_payload, write
+
+__all__ = [
+    "META_PREFIX",
+    "Builder",
+    "Program",
+    "QasmError",
+    "QasmSyntaxError",
+    "QasmUnsupportedError",
+    "dumps",
+    "parse",
+    "to_payload",
+    "write",
+]

@@ -1,0 +1,41 @@
+"""Errors raised when OpenQASM text cannot be read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qpi.errors import ValidationError
+
+__all__ = ["QasmError", "QasmSyntaxError", "QasmUnsupportedError"]
+
+
+class QasmError(ValidationError):
+    """OpenQASM text that :func:`parse` cannot turn into a circuit.
+
+    The message starts with ``line:column`` of the offending token.
+
+    Attributes:
+        line: 1-based line of the problem (``None`` if not tied to a place).
+        column: 1-based column of the problem (``None`` if not tied to a place).
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
+        if line is not None:
+            message = f"{line}:{column}: {message}"
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self),), {"line": self.line, "column": self.column})
+
+
+class QasmSyntaxError(QasmError):
+    """The text is not valid OpenQASM (or refers to something it never declared)."""
+
+
+class QasmUnsupportedError(QasmError):
+    """Valid OpenQASM that is outside the subset :func:`parse` reads.
+
+    Load such programs with a full implementation instead, e.g. ``qiskit.qasm3.loads``.
+    """
