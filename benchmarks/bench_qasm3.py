@@ -81,13 +81,17 @@ def _median_time(func: Callable[[], Any], repeats: int) -> float:
     return statistics.median(times)
 
 
-def run(repeats: int = REPEATS, *, parse: bool = False) -> list[dict]:
+def run(
+    repeats: int = REPEATS, *, parse: bool = False, server: Any = None, quick: bool = False
+) -> list[dict]:
     """Time both serialisers on the unbound and the bound circuit.
 
     Args:
         repeats: Timed runs per figure (the median is reported; Qiskit gets half as many).
         parse: Also time ``qpi.qasm3.parse`` against ``qiskit.qasm3.loads`` on the unbound
             text (Qiskit's loader takes about half a minute here, so it runs once).
+        server: Ignored (no server is needed); accepted for the runner.
+        quick: Three repeats instead of ``repeats``.
 
     Returns:
         One row per case: ``name``, ``qpi`` and ``baseline`` seconds (medians),
@@ -97,6 +101,8 @@ def run(repeats: int = REPEATS, *, parse: bool = False) -> list[dict]:
 
     from qpi import qasm3
 
+    if quick:
+        repeats = 3
     rows = []
     for bound in (False, True):
         qc = build_qiskit(bound)

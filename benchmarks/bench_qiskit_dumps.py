@@ -50,8 +50,13 @@ def _interleaved_medians(
     return statistics.median(times[0]), statistics.median(times[1])
 
 
-def run(repeats: int = REPEATS) -> list[dict]:
+def run(repeats: int = REPEATS, *, server: Any = None, quick: bool = False) -> list[dict]:
     """Time both functions on the parametric and the bound circuit.
+
+    Args:
+        repeats: Timed runs of each function per figure (the median is reported).
+        server: Ignored (no server is needed); accepted for the runner.
+        quick: Three repeats instead of ``repeats``.
 
     Returns:
         One row per case: ``name``, ``qpi`` and ``baseline`` seconds (medians),
@@ -61,6 +66,8 @@ def run(repeats: int = REPEATS) -> list[dict]:
     import qpi_qiskit
     from qiskit import qasm3 as qiskit_qasm3
 
+    if quick:
+        repeats = 3
     rows = []
     for bound in (False, True):
         qc = build(bound)

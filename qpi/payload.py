@@ -15,6 +15,7 @@ import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from qpi.errors import ValidationError
@@ -40,6 +41,7 @@ MAX_PAYLOAD_BYTES: int = 1024 * 1024
 #: Start of the comment line that tags one submission (see :func:`mark_submission`).
 SUBMISSION_MARK = "// qpi:submission "
 _SUBMISSION_LINE = re.compile(r"\n// qpi:submission [0-9a-f]{32}\n\Z")
+_FLOAT = frozenset({float})
 
 
 def canonical_json(obj: Any) -> str:
@@ -75,6 +77,12 @@ def _rows(values: Any, where: str) -> tuple[tuple[float, ...], ...] | None:
         )
     rows = []
     for r, row in enumerate(values):
+        if type(row) is tuple or type(row) is list:
+            # The common case, checked in C: plain floats whose sum is finite are all finite.
+            fast = tuple(row)
+            if set(map(type, fast)) <= _FLOAT and math.isfinite(sum(fast)):
+                rows.append(fast)
+                continue
         if isinstance(row, str | bytes | Mapping) or not isinstance(row, Iterable):
             raise ValidationError(
                 f"{where}: parameter row {r} must be a list of numbers, got {row!r}"
@@ -163,6 +171,26 @@ class CircuitPayload:
         if self.shots is not None:
             out["shots"] = self.shots
         return out
+
+    def to_json(self, circuit: str | None = None) -> str:
+        """Canonical JSON of :meth:`to_dict`, optionally with other ``circuit`` text.
+
+        The fields after the circuit text (the rows, mostly) are serialised once and kept, so
+        re-serialising a payload, or sending it with a submission tag, costs no more than the
+        circuit text.
+        """
+        text = self.circuit if circuit is None else circuit
+        return '{"circuit":' + canonical_json(text) + self._json_tail
+
+    @cached_property
+    def _json_tail(self) -> str:
+        # Canonical JSON sorts keys, and "circuit" sorts before every other field.
+        rest: dict[str, Any] = {}
+        if self.parameter_values:
+            rest["parameter_values"] = self.parameter_values
+        if self.shots is not None:
+            rest["shots"] = self.shots
+        return "," + canonical_json(rest)[1:] if rest else "}"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | str) -> CircuitPayload:
@@ -270,12 +298,43 @@ class JobPayload:
         return out
 
     def to_json(self) -> str:
-        """Canonical JSON of :meth:`to_dict`."""
-        return canonical_json(self.to_dict())
+        """Canonical JSON of :meth:`to_dict` (computed once: a payload never changes)."""
+        return self._json
+
+    def marked_json(self, nonce: str) -> str:
+        """Canonical JSON of ``mark_submission(self.to_dict(), nonce)``: the body to send.
+
+        Only the first circuit's text is serialised again; everything else is reused from
+        :meth:`to_json`.
+        """
+        first = self.circuits[0]
+        marked = f"{first.circuit}\n{SUBMISSION_MARK}{nonce}\n"
+        return self._assemble([first.to_json(marked)])
 
     def fingerprint(self) -> str:
         """SHA-256 hex digest of the canonical JSON: equal payloads, equal fingerprints."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
+        return self._fingerprint
+
+    @cached_property
+    def _json(self) -> str:
+        return self._assemble([])
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        return hashlib.sha256(self._json.encode()).hexdigest()
+
+    def _assemble(self, first: list[str]) -> str:
+        """Canonical JSON, with the first circuits' JSON replaced by ``first``."""
+        fields: dict[str, Any] = {
+            "shots": self.shots,
+            "meas_level": self.meas_level,
+            "meas_return": self.meas_return,
+        }
+        if self.qpu_target:
+            fields["qpu_target"] = self.qpu_target
+        circuits = first + [c.to_json() for c in self.circuits[len(first) :]]
+        # "circuits" sorts before the other top-level keys.
+        return '{"circuits":[' + ",".join(circuits) + "]," + canonical_json(fields)[1:]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobPayload:

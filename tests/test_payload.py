@@ -129,3 +129,30 @@ def test_experiment_index_is_circuit_major():
     assert payload.num_experiments == 3
     assert [payload.shots_for(i) for i in range(2)] == [20, 50]
     assert json.loads(payload.to_json()) == payload.to_dict()
+
+
+@pytest.mark.parametrize(
+    "circuits",
+    [
+        [BELL],
+        [CircuitPayload(BELL, [[0.5, -1.25], [1e308, 3]], shots=7), CircuitPayload(BELL)],
+        [CircuitPayload('OPENQASM 3.0;\n// é "quoted" \\ \t\n', [[2.0]]), {"circuit": BELL}],
+    ],
+)
+def test_json_is_canonical_and_the_sent_body_is_the_marked_payload(circuits):
+    from qpi.payload import mark_submission
+
+    payload = JobPayload(circuits, shots=9, meas_level=1, meas_return="avg", qpu_target="q1")
+    assert payload.to_json() == canonical_json(payload.to_dict())
+    nonce = "0123456789abcdef" * 2
+    body = payload.marked_json(nonce)
+    assert body == canonical_json(mark_submission(payload.to_dict(), nonce))
+    assert JobPayload.from_dict(json.loads(body)).fingerprint() == payload.fingerprint()
+
+
+def test_rows_of_plain_floats_and_rows_needing_checks_agree():
+    assert CircuitPayload(BELL, [[0.5, 1.0]]) == CircuitPayload(BELL, [(0.5, 1)])
+    assert CircuitPayload(BELL, [[1e308, 1e308]]).parameter_values == ((1e308, 1e308),)
+    for bad in ([[math.nan, 1.0]], [[math.inf, -math.inf]], [[0.5, True]]):
+        with pytest.raises(ValidationError, match="row 0 value"):
+            CircuitPayload(BELL, bad)

@@ -49,6 +49,9 @@ def parameter_rows(
             a mapping misses or names unknown parameters, or a value is not a real number.
     """
     names = list(names)
+    fast = _array_rows(bindings, len(names))
+    if fast is not None:
+        return [[row[c] for c in columns] for row in fast] if columns is not None else fast
     bindings = _as_bindings(bindings)
     if not bindings:
         if names:
@@ -69,6 +72,23 @@ def parameter_rows(
     if columns is not None:
         rows = [[row[c] for c in columns] for row in rows]
     return rows
+
+
+def _array_rows(bindings: Any, width: int) -> list[list[float]] | None:
+    """Rows of a real-valued array of the right width, converted in bulk (else ``None``).
+
+    A sweep's bindings are usually one 2-d array; converting it value by value costs about
+    half a microsecond per value. Anything unusual takes the checked path instead.
+    """
+    if (
+        not isinstance(bindings, np.ndarray)
+        or bindings.dtype.kind not in "fiu"
+        or bindings.size == 0
+        or width == 0
+        or bindings.shape[-1] != width
+    ):
+        return None
+    return bindings.reshape(-1, width).astype(float, copy=False).tolist()
 
 
 def _as_bindings(bindings: Any) -> list[Any]:

@@ -39,6 +39,15 @@ def test_columns_keep_only_the_parameters_sent():
     assert parameter_rows(NAMES, [[1, 2, 3], [4, 5, 6]], columns=(0, 2)) == [[1, 3], [4, 6]]
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.uint8])
+def test_numeric_arrays_convert_in_bulk_to_the_same_rows(dtype):
+    grid = np.arange(12).reshape(2, 2, 3).astype(dtype)  # any leading shape: rows of 3
+    rows = parameter_rows(NAMES, grid)
+    assert rows == [[float(v) for v in r] for r in grid.reshape(-1, 3).tolist()]
+    assert all(type(v) is float for r in rows for v in r)
+    assert parameter_rows(NAMES, grid, columns=(2, 0)) == [[r[2], r[0]] for r in rows]
+
+
 @pytest.mark.parametrize(
     ("names", "bindings", "message"),
     [
