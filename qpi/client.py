@@ -8,6 +8,7 @@ thread safety, leaked tokens) and adds :meth:`~QPIClient.wait_for_job`,
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
@@ -23,7 +24,6 @@ from qpi.payload import (
     SUBMISSION_MARK,
     CircuitPayload,
     JobPayload,
-    mark_submission,
     strip_submission_mark,
 )
 from qpi.transport import (
@@ -62,7 +62,8 @@ class QPIClient:
         cache_mode: ``"reuse"`` (identical payloads are answered from the cache),
             ``"record"`` (always submit, always store), ``"replay"`` (never touch the network)
             or ``"off"``. Defaults to ``$QPI_CACHE_MODE``, else ``"reuse"``.
-        profile: A profile of the user config file to take defaults from.
+        profile: A profile of the user config file to take defaults from (else
+            ``$QPI_PROFILE``, else the file's default); ``False`` reads no profile.
         retry: The retry policy for transient failures.
 
     Example:
@@ -81,7 +82,7 @@ class QPIClient:
         timeout: Timeouts | float | tuple[float, float] | None = None,
         cache: Any = None,
         cache_mode: str | None = None,
-        profile: str | None = None,
+        profile: str | bool | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         cache_dir = cache if isinstance(cache, str) or hasattr(cache, "__fspath__") else None
@@ -249,11 +250,11 @@ class QPIClient:
         # The API has no idempotency key, so the submission carries its own tag (a comment
         # line) by which it can be recognised in the job list if the answer is lost.
         nonce = uuid.uuid4().hex
-        body = mark_submission(payload.to_dict(), nonce)
+        body = payload.marked_json(nonce)  # reuses the payload's JSON: big sweeps serialise once
         attempts = self._transport.retry.attempts
         for attempt in range(1, attempts + 1):
             try:
-                record = self._request("POST", "/api/jobs", json_body=body, idempotent=False)
+                record = self._request("POST", "/api/jobs", json_text=body, idempotent=False)
             except AmbiguousRequestError as exc:
                 found = self._find_submitted(nonce)
                 if found is not None:
@@ -321,6 +322,8 @@ class QPIClient:
         return record
 
     def _remember_final(self, job_id: str, record: dict[str, Any]) -> None:
+        if not self.plugins.hook.qpi_after_result.get_hookimpls():
+            return  # no store: skip re-reading the payload (costly for big sweeps)
         fingerprint = self.remembered_fingerprint(record)
         if fingerprint is None:
             return
@@ -379,7 +382,7 @@ class QPIClient:
         """
         path = f"/api/jobs/{quote_segment(job_id)}"
         # Cancelling twice is harmless, so the POST may be retried like a GET.
-        answer = self._request("POST", f"{path}/cancel", idempotent=True)
+        answer = self._request("POST", f"{path}/cancel", idempotent=True, gone_means_done=True)
         try:
             return self.get_job(job_id) if self.cache_mode != "replay" else dict(answer or {})
         except errors.NotFoundError:
@@ -514,8 +517,9 @@ class QPIClient:
             shots=shots,
             meas_level=meas_level,
             meas_return=meas_return,
-            qpu_target=self.resolve_qpu(qpu),
         )
+        payload.validate()  # bad input is refused before the QPU lookup, the first request
+        payload = dataclasses.replace(payload, qpu_target=self.resolve_qpu(qpu))
         return self.submit(payload, translated)
 
     def translate(
@@ -771,7 +775,8 @@ class QPIClient:
 
     def delete_token(self, token_id: str) -> dict[str, Any]:
         """Delete (revoke) an API token by its record id."""
-        return self._request("DELETE", f"/api/tokens/{quote_segment(token_id)}")
+        answer = self._request("DELETE", f"/api/tokens/{quote_segment(token_id)}")
+        return answer or {"status": "deleted"}  # None: a retry found it already deleted
 
     # -- notifications --------------------------------------------------------------------------
 
@@ -960,8 +965,12 @@ class QPIClient:
         collection = "_superusers" if superuser else "users"
         path = f"/api/collections/{collection}/auth-with-password"
         try:
+            # Logging in again is harmless: a lost answer is retried like a GET.
             data = self._request(
-                "POST", path, json_body={"identity": identity, "password": password}
+                "POST",
+                path,
+                json_body={"identity": identity, "password": password},
+                idempotent=True,
             )
         except errors.BadRequestError as exc:
             # PocketBase answers bad credentials with 400; to a caller it is an auth failure.

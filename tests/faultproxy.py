@@ -8,12 +8,20 @@ Faults a real server won't produce on demand:
 - ``reset_after``: forward the request, let the server answer, then RST the client without
   relaying the answer (the ambiguous case: the request was accepted, the client can't know);
 - ``status``: answer with an HTTP status (502, 503, 429 + ``Retry-After``...) without forwarding;
-- ``stall``: wait before forwarding (longer than the client's read timeout to force one).
+- ``stall``: wait before forwarding (longer than the client's read timeout to force one);
+- ``stall_after``: forward at once, but hold the answer back before relaying it (the server
+  accepted the request; a slow answer makes the client time out);
+- ``status_after``: forward, let the server answer, then answer the client with an HTTP
+  status instead (a gateway that gave up on a server that went on working).
+
+Besides one-off rules, :meth:`FaultProxy.chaos` injects faults at random, from a seeded
+generator, into a given share of the matching requests.
 """
 
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import struct
 import threading
@@ -40,6 +48,27 @@ class Rule:
         )
 
 
+@dataclass
+class Chaos:
+    """Inject a fault, drawn from ``faults``, into a ``rate`` share of the matching requests."""
+
+    rate: float
+    faults: list[dict]
+    seed: int
+    method: str | None = None
+    path: str | None = None
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def draw(self, method: str, path: str) -> Rule | None:
+        matches = Rule("", self.method, self.path).matches(method, path)
+        if not matches or self.rng.random() >= self.rate:
+            return None
+        return Rule(**self.rng.choice(self.faults))
+
+
 class FaultProxy:
     """A threaded TCP proxy on 127.0.0.1 that injects faults into chosen HTTP requests."""
 
@@ -48,6 +77,7 @@ class FaultProxy:
         host, port = hostport.rsplit(":", 1)
         self.upstream = (host, int(port))
         self._rules: list[Rule] = []
+        self._chaos: list[Chaos] = []
         self._lock = threading.Lock()
         self.seen: list[tuple[str, str, str]] = []  # (method, path, what happened)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -67,6 +97,19 @@ class FaultProxy:
         with self._lock:
             self._rules.append(rule)
         return rule
+
+    def chaos(self, rate: float, faults: list[dict], seed: int, **match) -> Chaos:
+        """From now on, inject a random fault of ``faults`` (``Rule`` arguments, ``fault``
+        first) into a ``rate`` share of the requests matching ``method``/``path``."""
+        chaos = Chaos(rate, faults, seed, **match)
+        with self._lock:
+            self._chaos.append(chaos)
+        return chaos
+
+    def calm(self) -> None:
+        """Stop every random fault (one-off rules stay)."""
+        with self._lock:
+            self._chaos.clear()
 
     def count(self, method: str, path_prefix: str, outcome: str | None = None) -> int:
         with self._lock:
@@ -107,6 +150,10 @@ class FaultProxy:
                 if rule.times > 0 and rule.matches(method, path):
                     rule.times -= 1
                     return rule
+            for chaos in self._chaos:
+                drawn = chaos.draw(method, path)
+                if drawn is not None:
+                    return drawn
         return None
 
     def _record(self, method: str, path: str, what: str) -> None:
@@ -141,8 +188,21 @@ class FaultProxy:
                 self._record(method, path, "stall")
                 if self._closed.wait(rule.seconds):
                     return
+                answer = self._exchange(request)
+                self._record(method, path, "stalled, then forwarded")
                 with contextlib.suppress(OSError):
-                    self._forward(conn, request)
+                    conn.sendall(answer)
+            elif rule.fault == "stall_after":
+                answer = self._exchange(request)
+                self._record(method, path, "stall_after")
+                if self._closed.wait(rule.seconds):
+                    return
+                with contextlib.suppress(OSError):
+                    conn.sendall(answer)
+            elif rule.fault == "status_after":
+                self._exchange(request)
+                self._record(method, path, f"status_after {rule.status}")
+                conn.sendall(_status_response(rule.status, rule.headers))
             else:  # pragma: no cover - a typo in a test
                 raise ValueError(f"unknown fault {rule.fault!r}")
 
@@ -153,9 +213,6 @@ class FaultProxy:
             while chunk := up.recv(65536):
                 chunks.append(chunk)
             return b"".join(chunks)
-
-    def _forward(self, conn: socket.socket, request: bytes) -> None:
-        conn.sendall(self._exchange(request))
 
 
 def _reset(conn: socket.socket) -> None:

@@ -9,6 +9,7 @@ the model in ``/openapi.json`` all the same.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -35,15 +36,42 @@ class RawBody:
     error: str | None = None
 
 
+#: A ``\u`` escape of a UTF-16 surrogate: the only way JSON text can smuggle in one alone.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 async def read_json(request: Request) -> RawBody:
     """FastAPI dependency: the request body decoded as JSON, whatever its content type."""
     raw = await request.body()
     if not raw.strip():
         return RawBody()
     try:
-        return RawBody(json.loads(raw))
+        value = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return RawBody(error=f"the body is not valid JSON: {exc}")
+    except RecursionError:
+        return RawBody(error="the body is not valid JSON: it is nested too deeply")
+    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
+        return RawBody(error="the body is not valid JSON: it escapes a lone UTF-16 surrogate")
+    return RawBody(value)
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a string (or key) that is not valid Unicode text."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def parse_body(body: RawBody, model: type[M]) -> M:

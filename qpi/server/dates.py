@@ -10,7 +10,10 @@ __all__ = ["format_date", "now", "parse_date"]
 def format_date(moment: datetime) -> str:
     """Format ``moment`` as PocketBase does: space separator, milliseconds, ``Z``."""
     moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Four-digit years always (strftime's %Y does not pad years before 1000), so stored dates
+    # compare as text in time order: an expiry in year 999 must not sort after 2026.
+    milliseconds = moment.microsecond // 1000
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M:%S}.{milliseconds:03d}Z"
 
 
 def now() -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from qpi.server import dates
 from qpi.server.errors import ErrorResponse, field_error
+from qpi.server.listing import SQL_INT_MAX
 from qpi.server.store import Store
 
 __all__ = ["MISSING", "FieldErrors"]
@@ -78,6 +79,10 @@ class FieldErrors:
             or not math.isfinite(value)
         ):
             self.add(name, "validation_invalid_number", "Must be a finite number.")
+            return MISSING
+        if isinstance(value, int) and abs(value) > SQL_INT_MAX:
+            # Past what the database stores (and what PocketBase's float64 keeps exactly).
+            self.add(name, "validation_max_number_constraint", f"Must be at most {SQL_INT_MAX}.")
             return MISSING
         if nonzero and value == 0:
             self.add(name, "validation_required", "Cannot be blank.")

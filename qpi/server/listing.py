@@ -14,20 +14,38 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Comparison", "ListQueryError", "lenient_int", "order_by", "parse_filter", "parse_sort"]
+__all__ = [
+    "SQL_INT_MAX",
+    "Comparison",
+    "ListQueryError",
+    "lenient_int",
+    "order_by",
+    "parse_filter",
+    "parse_sort",
+]
 
 
 class ListQueryError(ValueError):
     """A ``sort`` or ``filter`` the server cannot run; the message says why."""
 
 
+#: The largest integer SQLite stores (a signed 64-bit one).
+SQL_INT_MAX = 2**63 - 1
+#: Comparisons one filter may join (SQLite refuses expressions nested 1000 deep).
+MAX_FILTER_COMPARISONS = 100
+
+
 def lenient_int(value: str | None, default: int, *, minimum: int = 0) -> int:
-    """Parse a query integer; anything unparsable or below ``minimum`` gives ``default``."""
+    """Parse a query integer; anything unparsable or below ``minimum`` gives ``default``.
+
+    Numbers past what SQLite can bind are capped at :data:`SQL_INT_MAX` (for a limit or an
+    offset, that is "everything" or "past the end").
+    """
     try:
         number = int(value) if value is not None else default
     except ValueError:
         return default
-    return number if number >= minimum else default
+    return min(number, SQL_INT_MAX) if number >= minimum else default
 
 
 def parse_sort(text: str | None, allowed: Collection[str], default: str) -> list[tuple[str, bool]]:
@@ -38,6 +56,7 @@ def parse_sort(text: str | None, allowed: Collection[str], default: str) -> list
     """
     text = text if text and text.strip() else default
     keys = []
+    seen = set()
     for part in text.split(","):
         part = part.strip()
         if not part:
@@ -48,7 +67,9 @@ def parse_sort(text: str | None, allowed: Collection[str], default: str) -> list
             raise ListQueryError(
                 f'unknown sort field "{name}"; sort by one of {", ".join(sorted(allowed))}'
             )
-        keys.append((name, descending))
+        if name not in seen:  # a field sorted on again changes nothing (and SQL caps the terms)
+            seen.add(name)
+            keys.append((name, descending))
     return keys
 
 
@@ -111,7 +132,9 @@ def _literal(kind: str, text: str) -> Any:
         return re.sub(r"\\(.)", r"\1", text[1:-1])
     if kind == "num":
         number = float(text)
-        return int(number) if number.is_integer() and "." not in text else number
+        if number.is_integer() and "." not in text and abs(number) <= SQL_INT_MAX:
+            return int(number)
+        return number  # SQLite cannot bind a larger integer; as a float it compares alike
     if kind == "word" and text in ("true", "false"):
         return text == "true"
     if kind == "word" and text == "null":
@@ -130,6 +153,10 @@ def parse_filter(text: str | None, fields: Collection[str]) -> list[Comparison]:
     if not text or not text.strip():
         return []
     tokens = _tokens(text)
+    if len(tokens) > 4 * MAX_FILTER_COMPARISONS:
+        raise ListQueryError(
+            f"a filter may join at most {MAX_FILTER_COMPARISONS} comparisons with &&"
+        )
     comparisons = []
     for start in range(0, len(tokens), 4):
         group = tokens[start : start + 4]

@@ -32,6 +32,10 @@ __all__ = ["LocalServer"]
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+#: Seconds an idle keep-alive connection stays open. uvicorn's default (5 s) equals the
+#: original client's fixed polling interval, so its polls raced the server closing their
+#: connection and failed with ``ConnectionError`` now and then (it has no retries).
+KEEP_ALIVE_TIMEOUT = 75
 
 
 class _Uvicorn(uvicorn.Server):
@@ -168,7 +172,13 @@ class LocalServer:
             sock.close()
             raise
         server = _Uvicorn(
-            uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+            uvicorn.Config(
+                app,
+                log_level="warning",
+                access_log=False,
+                timeout_graceful_shutdown=5,
+                timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+            )
         )
         thread = threading.Thread(
             target=self._serve, args=(server, sock), name="qpi-local-server", daemon=True

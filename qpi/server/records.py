@@ -8,6 +8,7 @@ give 404, superuser-only actions 403, create 400 "Failed to create record.".
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -107,6 +108,15 @@ class Collection:
 
 def _is_super(who: Identity | None) -> bool:
     return who is not None and who.is_superuser
+
+
+def _strict_json(value: Any) -> bool:
+    """Whether ``value`` is JSON without NaN or Infinity (which JSON does not have)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
 
 
 class Users(Collection):
@@ -330,6 +340,12 @@ class QuantumJobs(Collection):
         """Owner only."""
         return ("user_id = ?", [who.user_id]) if who else ("0", [])
 
+    def create(self, ctx: ServerContext, who: Identity | None, data: dict[str, Any]) -> dict:
+        """Refused for everyone, superusers too: jobs are submitted with ``POST /api/jobs``."""
+        raise ErrorResponse(
+            403, "Jobs are created with POST /api/jobs, not through the records API."
+        )
+
     def update(
         self, ctx: ServerContext, who: Identity | None, row: dict[str, Any], data: dict[str, Any]
     ) -> dict[str, Any]:
@@ -349,6 +365,9 @@ class QuantumJobs(Collection):
         if "results" in data:
             if data["results"] is not None and not isinstance(data["results"], dict | list):
                 check.add("results", "validation_invalid_type", "Must be a JSON object.")
+            elif not _strict_json(data["results"]):
+                # Stored, a NaN would make every later answer holding the job fail to encode.
+                check.add("results", "validation_invalid_number", "Must hold only finite numbers.")
             values["results"] = data["results"]
         check.raise_if_any()
         row = ctx.store.update(self.table, row["id"], {**values, "updated": dates.now()})

@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS quantum_jobs (
     attempts INTEGER NOT NULL DEFAULT 0,
     seq INTEGER NOT NULL DEFAULT 0,
     created TEXT NOT NULL DEFAULT '',
-    updated TEXT NOT NULL DEFAULT ''
+    updated TEXT NOT NULL DEFAULT '',
+    submission TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS idx_jobs_status ON quantum_jobs (status, created);
 CREATE INDEX IF NOT EXISTS idx_jobs_user ON quantum_jobs (user_id, created);
@@ -123,7 +124,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "quantum_jobs": (
         "id", "user_id", "qpu_target", "payload", "status", "finished_at", "duration",
-        "results", "attempts", "seq", "created", "updated",
+        "results", "attempts", "seq", "created", "updated", "submission",
     ),
     "time_slots": ("id", "start_time", "end_time", "booked_by"),
     "qpu_time_requests": (
@@ -186,6 +187,18 @@ class Store:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=OFF")
         self._conn.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a database made by an older version up to :data:`SCHEMA`."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(quantum_jobs)")}
+        if "submission" not in columns:
+            self._conn.execute(
+                "ALTER TABLE quantum_jobs ADD COLUMN submission TEXT NOT NULL DEFAULT ''"
+            )
+        self._conn.execute(
+            "CREATE INDEX IF NOT EXISTS idx_jobs_submission ON quantum_jobs (user_id, submission)"
+        )
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

@@ -30,7 +30,7 @@ COLLECTION_IDS: dict[str, str] = {
 _HIDDEN: dict[str, frozenset[str]] = {
     "users": frozenset({"password_hash"}),
     "qpus": frozenset({"executor_type", "connected", "access_token_hash"}),
-    "quantum_jobs": frozenset({"attempts", "seq"}),
+    "quantum_jobs": frozenset({"attempts", "seq", "submission"}),
 }
 
 

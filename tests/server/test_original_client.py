@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import socket
 import time
+import urllib.parse
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -122,3 +125,20 @@ def test_user_password_auth(server):
         assert isinstance(client.list_time_slots(), list)
     finally:
         client.close()
+
+
+@pytest.mark.slow
+def test_an_idle_connection_outlives_the_original_polling_interval(server):
+    # qpi-client polls every 5 s over one keep-alive connection and never retries: if the
+    # server closed idle connections after 5 s, some polls would race the close and fail.
+    parsed = urllib.parse.urlsplit(server.url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
+    try:
+        conn.request("GET", "/api/qpus")
+        conn.getresponse().read()
+        time.sleep(6.0)
+        conn.sock.setblocking(False)
+        with pytest.raises(BlockingIOError):  # still open, nothing to read (b"" if closed)
+            conn.sock.recv(1, socket.MSG_PEEK)
+    finally:
+        conn.close()

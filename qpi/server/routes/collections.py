@@ -20,6 +20,7 @@ from qpi.server.context import ServerContext
 from qpi.server.deps import Body, Ctx, MaybeCaller
 from qpi.server.errors import NOT_FOUND, ErrorResponse, json_response
 from qpi.server.listing import (
+    SQL_INT_MAX,
     Comparison,
     ListQueryError,
     lenient_int,
@@ -105,9 +106,10 @@ def list_records(
     where, where_params = _filter_sql(collection, comparisons)
     sql_where = f"WHERE ({rule}) AND ({where})"
     params = [*rule_params, *where_params]
+    offset = min((page - 1) * per_page, SQL_INT_MAX)
     rows = ctx.store.query(
         f"SELECT * FROM {collection.table} {sql_where} {order_by(keys)} LIMIT ? OFFSET ?",  # noqa: S608
-        [*params, per_page, (page - 1) * per_page],
+        [*params, per_page, offset],
     )
     if query.get("skipTotal") in ("1", "true"):
         total, pages = -1, -1

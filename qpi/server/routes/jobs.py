@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from qpi.payload import SUBMISSION_MARK
 from qpi.server import dates
 from qpi.server.auth import Identity
 from qpi.server.bodies import openapi_body, parse_body
@@ -27,6 +29,9 @@ JOB_SORT_FIELDS = frozenset(
     {"id", "user_id", "qpu_target", "status", "finished_at", "duration", "created", "updated"}
 )
 DEFAULT_SHOTS = 1024
+
+#: The tag the SDK ends a submission's first circuit with (see ``qpi.payload.mark_submission``).
+_SUBMISSION_TAG = re.compile(re.escape(SUBMISSION_MARK) + r"([0-9a-f]{32})\n\Z")
 
 Count = Annotated[int, Field(ge=0)]
 FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
@@ -104,19 +109,35 @@ def submit_job(
     request = parse_body(body, JobSubmit)
     if request.qpu_target:
         _check_target(ctx, request.qpu_target)
+    payload = stored_payload(request)
+    tag = _SUBMISSION_TAG.search(request.circuits[0].circuit)
+    submission = tag.group(1) if tag else ""
     stamp = dates.now()
     with ctx.store.transaction():
+        if submission:
+            # A resent submission (its first answer was lost, or it was held up on the way
+            # and arrived late) is the job already made for it, never a second one.
+            earlier = ctx.store.find(
+                "quantum_jobs", user_id=identity.user_id, submission=submission
+            )
+            if earlier:
+                if earlier[0]["payload"] != payload:
+                    raise ErrorResponse(
+                        409, "This submission tag was already used for a different job."
+                    )
+                return json_response(job_json(earlier[0]), 201)
         job = ctx.store.insert(
             "quantum_jobs",
             {
                 "id": new_id(),
                 "user_id": identity.user_id,
                 "qpu_target": request.qpu_target or "",
-                "payload": stored_payload(request),
+                "payload": payload,
                 "status": "pending",
                 "seq": ctx.store.next_value("quantum_jobs"),
                 "created": stamp,
                 "updated": stamp,
+                "submission": submission,
             },
         )
     ctx.scheduler.wake()

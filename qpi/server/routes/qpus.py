@@ -21,7 +21,7 @@ from qpi.server.context import ServerContext
 from qpi.server.deps import Admin, Body, Ctx
 from qpi.server.errors import INVALID_BODY, ErrorResponse, field_error, json_response
 from qpi.server.ids import hash_token, new_id, new_secret_token
-from qpi.server.listing import ListQueryError, lenient_int, order_by, parse_sort
+from qpi.server.listing import SQL_INT_MAX, ListQueryError, lenient_int, order_by, parse_sort
 from qpi.server.views import qpu_json
 
 __all__ = ["QPUConnect", "QPUCreate", "QPUToggle", "find_qpu", "router"]
@@ -37,7 +37,7 @@ class QPUCreate(BaseModel):
     model_config = ConfigDict(strict=True)
 
     name: str = Field(min_length=1, max_length=5000)
-    num_qubits: int | None = Field(default=None, ge=0)
+    num_qubits: int | None = Field(default=None, ge=0, le=SQL_INT_MAX)
     enabled: bool = True
     executor_type: str | None = Field(default=None, description="mock or qiskit_aer")
 
