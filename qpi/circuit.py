@@ -14,7 +14,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from qpi.errors import ValidationError
 
@@ -289,6 +289,41 @@ class Circuit:
         """Append ``c[clbit] = measure q[qubit];``. Returns self."""
         self.instructions.append(Instruction("measure", (qubit,), (), (clbit,)))
         return self
+
+    # The same instruction methods as qpi.qasm3.Builder, so a converter can stream a native
+    # circuit into either one: a Circuit to inspect, or the program text directly.
+
+    def gate(self, name: str, qubits: tuple[int, ...], params: tuple[ParamValue, ...] = ()) -> None:
+        """Append a gate (unchecked; see :meth:`validate`)."""
+        self.instructions.append(Instruction(name, qubits, params, ()))
+
+    def input_gate(self, name: str, qubits: tuple[int, ...], input_name: str) -> None:
+        """Append a one-parameter gate whose angle is the bare input ``input_name``."""
+        self.instructions.append(Instruction(name, qubits, (Param(input_name),), ()))
+
+    def prepare(self, name: str, qubits: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
+        """A token for :meth:`emit` (as ``qpi.qasm3.Builder.prepare``)."""
+        return (name, qubits)
+
+    def emit(self, item: Any) -> None:
+        """Append a prepared gate (as ``qpi.qasm3.Builder.emit``).
+
+        ``item`` is the token of :meth:`prepare`, or ``(token, input_name)`` for a gate whose
+        one angle is that input.
+        """
+        if type(item[0]) is tuple:
+            (name, qubits), input_name = item
+            self.instructions.append(Instruction(name, qubits, (Param(input_name),), ()))
+        else:
+            self.instructions.append(Instruction(item[0], item[1], (), ()))
+
+    def reset(self, qubit: int) -> None:
+        """Append ``reset q[qubit];``."""
+        self.instructions.append(Instruction("reset", (qubit,), (), ()))
+
+    def barrier(self, qubits: tuple[int, ...] = ()) -> None:
+        """Append a barrier on ``qubits`` (on every qubit when empty)."""
+        self.instructions.append(Instruction("barrier", tuple(qubits), (), ()))
 
     # -- queries --------------------------------------------------------------------------------
 

@@ -20,13 +20,12 @@ What changes on the way:
 
 from __future__ import annotations
 
-import contextlib
-import gc
+import dataclasses
 import math
 import operator
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,9 +39,10 @@ from qiskit.circuit import (
 from qiskit.circuit.parameterexpression import OpCode
 
 from qpi import qasm3
-from qpi.circuit import Circuit, Expr, Instruction, Param
+from qpi.circuit import Circuit, Expr, Param
 from qpi.errors import ValidationError
 from qpi.hooks import TranslatedCircuit
+from qpi.perf import gc_paused
 from qpi_qiskit.bindings import parameter_rows
 from qpi_qiskit.layout import META_KEY, Layout
 
@@ -61,6 +61,8 @@ _PLAIN = frozenset(
     ("id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "cx", "cy", "cz", "ch", "swap",
      "ccx", "cswap", "reset", "barrier")
 )  # fmt: skip
+#: The bare gates among them (everything but the two directives).
+_GATES = _PLAIN - {"reset", "barrier"}
 #: Qiskit gates that keep their name and parameter order, or only change their name.
 _PARAMETRIC = {
     name: name
@@ -68,6 +70,8 @@ _PARAMETRIC = {
 } | {"u": "U", "cu1": "cp"}
 #: Gates outside ``stdgates.inc`` that have an exact rewrite (up to global phase).
 _REWRITTEN = frozenset({"r", "cu3", "sxdg"})
+#: Parametric gates with exactly one angle (the hot path of the instruction loop).
+_ONE_PARAMETER = frozenset({"p", "rx", "ry", "rz", "u1", "cp", "crx", "cry", "crz", "cu1"})
 #: Instructions that are dropped (see the module docstring).
 _DROPPED = frozenset({"delay", "global_phase"})
 #: Instructions that need classical control on the QPU, which the wire cannot carry.
@@ -106,18 +110,15 @@ class Converted:
     """A converted circuit and what is needed to bind rows and read results.
 
     Attributes:
-        circuit: The neutral circuit (inputs named after the Qiskit parameters).
-        layout: Registers, name and parameter names for result headers.
-        names: Every parameter name, in ``QuantumCircuit.parameters`` order (the row order
-            callers bind in).
-        columns: Positions in ``QuantumCircuit.parameters`` of the inputs sent, when some
-            parameter appears only in the (dropped) global phase; ``None`` when all are sent.
+        program: The OpenQASM 3 program, or the neutral circuit (for :func:`to_circuit`).
+        layout: Registers, name and input names (in wire order) for result headers.
+        source: The circuit that was converted (after any decomposition); its
+            ``parameters`` give the order callers bind rows in.
     """
 
-    circuit: Circuit
+    program: qasm3.Program | Circuit
     layout: Layout
-    names: tuple[str, ...] = ()
-    columns: tuple[int, ...] | None = None
+    source: QuantumCircuit
 
 
 def to_circuit(circuit: QuantumCircuit) -> Circuit:
@@ -127,27 +128,26 @@ def to_circuit(circuit: QuantumCircuit) -> Circuit:
         circuit: The circuit. It must measure at least one qubit.
 
     Returns:
-        The neutral circuit: inputs in ``circuit.parameters`` order, one classical register,
-        and the register layout in its metadata.
+        The neutral circuit: inputs in order of first use, one classical register, and the
+        register layout in its metadata. ``qpi.qasm3.dumps`` of it equals :func:`dumps`.
 
     Raises:
         ValidationError: For control flow, classical variables, circuits without
             measurements, parameter functions other than ``+ - * /``, or non-finite angles.
     """
-    return convert(circuit).circuit
+    return convert(circuit, text=False).program  # type: ignore[return-value]
 
 
 def dumps(circuit: QuantumCircuit) -> str:
     """The exact OpenQASM 3 text this SDK sends for ``circuit``.
 
-    Parameters stay symbolic (``input float[64]`` declarations), registers are merged into
-    one, and the layout travels in a ``// qpi:meta`` comment.
+    Parameters stay symbolic (``input float[64]`` declarations, in order of first use),
+    registers are merged into one, and the layout travels in a ``// qpi:meta`` comment.
 
     Raises:
         ValidationError: As :func:`to_circuit`.
     """
-    with _gc_paused():  # one pause over both steps: one collection afterwards, not two
-        return qasm3.dumps(convert(circuit).circuit)
+    return convert(circuit).program.text  # type: ignore[union-attr]
 
 
 def translate(
@@ -157,7 +157,8 @@ def translate(
 
     Args:
         circuit: The circuit.
-        bindings: Its parameter bindings (see :func:`qpi_qiskit.bindings.parameter_rows`).
+        bindings: Its parameter bindings, in ``circuit.parameters`` order (see
+            :func:`qpi_qiskit.bindings.parameter_rows`).
         shots: Shots for this circuit (``None``: the job's).
 
     Returns:
@@ -167,17 +168,25 @@ def translate(
     Raises:
         ValidationError: As :func:`to_circuit`, or for bindings that do not fit.
     """
-    with _gc_paused():  # one pause over both steps: one collection afterwards, not two
-        converted = convert(circuit)
-        rows = parameter_rows(
-            converted.names, bindings, where=f"circuit {circuit.name!r}", columns=converted.columns
-        )
-        payload = qasm3.to_payload(converted.circuit, rows, shots)
+    converted = convert(circuit)
+    program = converted.program
+    rows = None
+    if bindings is not None or converted.source.num_parameters:
+        # Rows come in circuit.parameters order; the wire declares inputs in order of first
+        # use (and never a parameter used only in the dropped global phase): pick columns.
+        names = [p.name for p in converted.source.parameters]
+        position = {name: i for i, name in enumerate(names)}
+        columns = [position[name] for name in program.parameters]  # type: ignore[union-attr]
+        rows = parameter_rows(names, bindings, where=f"circuit {circuit.name!r}", columns=columns)
+    payload = qasm3.to_payload(program, rows, shots)  # type: ignore[arg-type]
     return TranslatedCircuit(payload, plugin="qiskit", context={"layout": converted.layout})
 
 
-def convert(circuit: QuantumCircuit) -> Converted:
-    """Convert ``circuit``, keeping the layout and parameter columns alongside.
+def convert(circuit: QuantumCircuit, *, text: bool = True) -> Converted:
+    """Convert ``circuit`` into a program (or a neutral circuit), keeping its layout.
+
+    The instructions are streamed straight into a :class:`qpi.qasm3.Builder` (or a
+    :class:`~qpi.circuit.Circuit` when ``text`` is false): both produce the same text.
 
     Raises:
         ValidationError: As :func:`to_circuit`.
@@ -185,9 +194,26 @@ def convert(circuit: QuantumCircuit) -> Converted:
     if not isinstance(circuit, QuantumCircuit):
         raise ValidationError(f"expected a qiskit QuantumCircuit, got {type(circuit).__name__}")
     original, circuit = circuit, _decomposed(circuit)
-    with _gc_paused():
-        instructions, symbols, delays, objects = _instructions(circuit)
-        all_names = _parameter_names(circuit, objects, symbols) if circuit.num_parameters else []
+    sink: qasm3.Builder | Circuit
+    if text:
+        sink = qasm3.Builder(circuit.num_qubits, circuit.num_clbits)
+    else:
+        sink = Circuit(circuit.num_qubits, circuit.num_clbits)
+    with gc_paused():
+        delays = _stream(circuit, sink)
+        names = sink.inputs_in_use() if text else sink.input_names()  # type: ignore[union-attr]
+        layout = _layout(circuit, names, original)
+        metadata = {META_KEY: layout.to_meta()}
+        if text:
+            program: qasm3.Program | Circuit = sink.build(  # type: ignore[union-attr]
+                None,
+                name=_stable_name(original),
+                metadata=metadata,  # inputs: first use
+            )
+        else:
+            program = dataclasses.replace(
+                sink, parameters=names, name=_stable_name(original), metadata=metadata
+            )
     if delays:
         warnings.warn(
             f"circuit {circuit.name!r}: {delays} delay instruction(s) dropped; the QPI wire "
@@ -195,20 +221,7 @@ def convert(circuit: QuantumCircuit) -> Converted:
             DelayDroppedWarning,
             stacklevel=3,
         )
-    names = [n for n in all_names if n in symbols]
-    columns = None
-    if len(names) != len(all_names):
-        columns = tuple(i for i, n in enumerate(all_names) if n in symbols)
-    layout = _layout(circuit, names, original)
-    neutral = Circuit(
-        num_qubits=circuit.num_qubits,
-        num_clbits=circuit.num_clbits,
-        instructions=instructions,
-        parameters=names,
-        name=_stable_name(original),
-        metadata={META_KEY: layout.to_meta()},
-    )
-    return Converted(neutral, layout, tuple(all_names), columns)
+    return Converted(program, layout, circuit)
 
 
 # -- checks and decomposition -----------------------------------------------------------------
@@ -281,42 +294,26 @@ def _layout(circuit: QuantumCircuit, names: list[str], original: QuantumCircuit)
 # -- the instruction loop ---------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (the caller's setting is restored).
-
-    Converting a large circuit allocates hundreds of thousands of small objects; the
-    collections they trigger would double the time and never find garbage.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _instructions(
-    circuit: QuantumCircuit,
-) -> tuple[list[Instruction], set[str], int, dict[str, Any]]:
-    """Translate every instruction; returns them, the input names used, and dropped delays.
+def _stream(circuit: QuantumCircuit, sink: qasm3.Builder | Circuit) -> int:
+    """Feed every instruction to ``sink``; returns the number of delays dropped.
 
     This loop is the cost of serialising a large circuit: it reads only ``name``, ``qubits``
-    and, where a gate has them, ``params`` and ``clbits``; it maps each distinct qubit tuple
-    to indices once; and it expects the caller to pause the garbage collector.
+    and, where a gate has them, ``params`` and ``clbits``; it maps each distinct qubit tuple to
+    indices once; a gate whose angle is a bare parameter goes to ``sink.input_gate`` without
+    building an expression; and it expects the caller to pause the garbage collector.
     """
     qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}
     clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
     index_cache: dict[tuple[Any, ...], tuple[int, ...]] = {}
-    cached = index_cache.get
-    symbols: dict[str, Expr] = {}  # bare parameters by name, one Expr each
-    objects: dict[str, Any] = {}  # and the Qiskit parameter objects, to sort them
-    symbol = symbols.get
-    used: set[str] = set()  # inputs used inside expressions
-    out: list[Instruction] = []
-    append = out.append
-    new = tuple.__new__
+
+    def idx_of(qubits: tuple[Any, ...]) -> tuple[int, ...]:
+        idx = index_cache.get(qubits)
+        if idx is None:
+            idx = index_cache[qubits] = tuple([qubit_index[q] for q in qubits])
+        return idx
+
+    used: set[str] = set()  # inputs used inside expressions (read by _value)
+    gate, input_gate, measure = sink.gate, sink.input_gate, sink.measure
     isfinite = math.isfinite
     delays = 0
 
@@ -326,75 +323,87 @@ def _instructions(
                 raise _not_finite(circuit, p)
             return p
         if type(p) in _SYMBOLS:
-            key = p.name
-            return symbol(key) or _first_use(symbols, objects, key, p)
+            return Param(p.name)
         return _value(circuit, p, used)
 
+    # Locals, and the branches in order of frequency: this loop runs once per instruction.
+    # A gate met again on the same qubits (every layer of an ansatz) costs one dict lookup:
+    # its checked form is prepared by the sink once and kept here by (name, Qiskit qubits).
+    prepared: dict[tuple[str, tuple[Any, ...]], tuple[int, Any, str]] = {}
+    emit, symbols, half_pi = sink.emit, _SYMBOLS, _HALF_PI
+    bare, one, r_gate = _BARE, _ONE, _R
     for inst in circuit.data:
         name = inst.name
         qubits = inst.qubits
-        idx = cached(qubits)
-        if idx is None:
-            idx = index_cache[qubits] = tuple(qubit_index[q] for q in qubits)
-        if name in _PLAIN:
-            if idx or name != "barrier":
-                append(new(Instruction, (name, idx, (), ())))
-        elif name == "measure":
-            append(new(Instruction, ("measure", idx, (), (clbit_index[inst.clbits[0]],))))
+        known = prepared.get((name, qubits))
+        if known is None:
+            known = prepared[name, qubits] = _prepare(sink, name, idx_of(qubits))
+        route, token, renamed = known
+        if route is bare:
+            emit(token)
+            continue
+        if route is one:
+            p = inst.params[0]
+            if type(p) in symbols:  # the common case of a parametric circuit
+                emit((token, p.name))
+            else:
+                gate(renamed, idx_of(qubits), (value(p),))
+            continue
+        if route is r_gate:
+            # R(θ, φ) = U(θ, φ - π/2, π/2 - φ) exactly; φ = π/2 is RY (how Qiskit
+            # decomposes ry) and φ = 0 is RX: those keep the prepared fast path.
+            theta, phi = inst.params
+            if (phi == half_pi or phi == 0) and type(theta) in symbols:
+                emit((token[phi == 0], theta.name))
+                continue
+        idx = idx_of(qubits)
+        if name == "measure":
+            measure(idx[0], clbit_index[inst.clbits[0]])
         elif name == "r":
             # R(θ, φ) = U(θ, φ - π/2, π/2 - φ) exactly; φ = π/2 is RY (how Qiskit
             # decomposes ry) and φ = 0 is RX.
             theta, phi = inst.params
-            if type(theta) in _SYMBOLS:  # the common case, inlined
-                key = theta.name
-                theta = symbol(key) or _first_use(symbols, objects, key, theta)
+            if phi == _HALF_PI or phi == 0:
+                axis = "ry" if phi == _HALF_PI else "rx"
+                if type(theta) in symbols:
+                    input_gate(axis, idx, theta.name)
+                else:
+                    gate(axis, idx, (value(theta),))
             else:
-                theta = value(theta)
-            if phi == _HALF_PI:
-                append(new(Instruction, ("ry", idx, (theta,), ())))
-            elif phi == 0:
-                append(new(Instruction, ("rx", idx, (theta,), ())))
-            else:
-                phi = value(phi)
-                append(new(Instruction, ("U", idx, (theta, phi - _HALF_PI, _HALF_PI - phi), ())))
+                theta, phi = value(theta), value(phi)
+                gate("U", idx, (theta, phi - _HALF_PI, _HALF_PI - phi))
+        elif name == "barrier":
+            sink.barrier(idx)
+        elif name == "reset":
+            sink.reset(idx[0])
         elif name in _PARAMETRIC:
-            params = tuple([value(p) for p in inst.params])
-            append(new(Instruction, (_PARAMETRIC[name], idx, params, ())))
+            gate(_PARAMETRIC[name], idx, tuple([value(p) for p in inst.params]))
         elif name == "cu3":
             theta, phi, lam = (value(p) for p in inst.params)
-            append(new(Instruction, ("cu", idx, (theta, phi, lam, 0.0), ())))
+            gate("cu", idx, (theta, phi, lam, 0.0))
         elif name == "sxdg":
-            append(new(Instruction, ("rx", idx, (-_HALF_PI,), ())))
+            gate("rx", idx, (-_HALF_PI,))
         elif name == "delay":
             delays += 1
         # global_phase: dropped, sampling cannot observe it
-    used.update(symbols)
-    return out, used, delays, objects
+    return delays
 
 
-def _first_use(symbols: dict[str, Expr], objects: dict[str, Any], key: str, p: Any) -> Expr:
-    objects[key] = p
-    expr = symbols[key] = Param(key)
-    return expr
+_BARE, _ONE, _R, _OTHER = 0, 1, 2, 3
 
 
-def _parameter_names(circuit: QuantumCircuit, objects: dict[str, Any], used: set[str]) -> list[str]:
-    """Parameter names in ``circuit.parameters`` order.
-
-    Building ``circuit.parameters`` creates one Python object per parameter (about a third of
-    the cost of converting a large parametric circuit), so when every parameter appeared as a
-    bare gate angle, the objects already in hand are sorted the way Qiskit sorts them:
-    by name, with vector elements by (vector name, index).
-    """
-    if len(objects) == circuit.num_parameters and used.issubset(objects):
-        return [p.name for p in sorted(objects.values(), key=_qiskit_order)]
-    return [p.name for p in circuit.parameters]
-
-
-def _qiskit_order(p: Any) -> tuple[str, int]:
-    if type(p) is ParameterVectorElement:
-        return p.vector.name, p.index
-    return p.name, -1
+def _prepare(
+    sink: qasm3.Builder | Circuit, name: str, idx: tuple[int, ...]
+) -> tuple[int, Any, str]:
+    """How the loop handles ``name`` on ``idx``: (route, the sink's token, the wire name)."""
+    if name in _GATES:
+        return _BARE, sink.prepare(name, idx), name
+    if name in _ONE_PARAMETER:
+        wire = _PARAMETRIC[name]
+        return _ONE, sink.prepare(wire, idx), wire
+    if name == "r":  # tokens for its two common cases: (ry, rx)
+        return _R, (sink.prepare("ry", idx), sink.prepare("rx", idx)), name
+    return _OTHER, None, name
 
 
 def _value(circuit: QuantumCircuit, p: Any, used: set[str]) -> float | Expr:

@@ -165,23 +165,24 @@ def _unpack_bits(item: Sequence[Any]) -> tuple[str, tuple[int, ...]]:
 
 
 def _pack_names(names: Sequence[str]) -> list[Any]:
+    """Names, with runs of vector elements ``v[i], v[i+1], ...`` packed as ``[v, i, count]``."""
     packed: list[Any] = []
     run: list[Any] = []
-    expected = None  # the name that would extend the current run of vector elements
+    expected = ""  # the name that would extend the current run of vector elements
     for name in names:
         if name == expected:
             run[2] += 1
-            expected = f"{run[0]}[{run[1] + run[2]}]"
+            expected = run[0] + "[" + str(run[1] + run[2]) + "]"
             continue
         vector, bracket, rest = name.rpartition("[")
         digits = rest[:-1]
         if bracket and rest.endswith("]") and digits.isdigit() and str(int(digits)) == digits:
             run = [vector, int(digits), 1]
             packed.append(run)
-            expected = f"{vector}[{run[1] + 1}]"
+            expected = vector + "[" + str(run[1] + 1) + "]"
         else:
             packed.append(name)
-            expected = None
+            expected = ""
     return packed
 
 

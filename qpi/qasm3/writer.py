@@ -8,7 +8,7 @@ native circuits (the Qiskit plugin) feed theirs straight in, skipping the interm
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -61,6 +61,12 @@ class Builder:
         num_qubits: Qubits of the program (at least 1).
         num_clbits: Classical bits of its single register ``c``.
 
+    Attributes:
+        emit: Adds a gate :meth:`prepare` checked: ``emit(prepared)`` for a gate without
+            parameters, ``emit((prepared, input_name))`` for a one-parameter gate whose angle
+            is that input. It is the line list's own ``append``: the cheapest call there is,
+            for converters that stream tens of thousands of gates.
+
     Example:
         ```python
         b = Builder(2, 2)
@@ -80,24 +86,32 @@ class Builder:
         # Finished lines, and for lines naming inputs: (prefix, params or input name, operands),
         # rendered by build() once the inputs' wire names are known.
         self._lines: list[Any] = []
-        self._deferred: list[int] = []
-        self._used: dict[str, None] = {}  # inputs in order of first use
+        self.emit = self._lines.append
+        self._scanned: tuple[int, list[str], list[int]] = (0, [], [])  # see _scan
         self._operands: dict[tuple[int, ...], str] = {}
+        self._plain: dict[tuple[str, tuple[int, ...]], str] = {}  # checked bare-gate lines
+        self._heads: dict[tuple[str, tuple[int, ...]], tuple[str, str]] = {}  # ("rx(", ops)
 
     # -- instructions ---------------------------------------------------------------------------
 
     def gate(self, name: str, qubits: tuple[int, ...], params: tuple[ParamValue, ...] = ()) -> None:
         """Add a ``stdgates.inc`` gate; parameters are numbers or :class:`~qpi.circuit.Expr`."""
+        if not params:
+            try:  # the whole line, once checked, is remembered per (gate, qubits)
+                self._lines.append(self._plain[name, qubits])
+            except (KeyError, TypeError):
+                self._lines.append(self._new_plain(name, qubits))
+            return
+        if len(params) == 1 and type(params[0]) is Expr and params[0].op == "param":
+            self.input_gate(name, qubits, params[0].args[0])  # type: ignore[arg-type]
+            return
         spec = _GATE_TEXT.get(name)
         if spec is None or len(qubits) != spec[0] or len(params) != spec[1]:
             self._fail(name, _arity_problem(name, len(qubits), len(params)))
-        try:
-            ops = self._operands[qubits]
-        except (KeyError, TypeError):  # a new qubit tuple (or not a tuple at all)
+        ops = self._operands.get(qubits) if type(qubits) is tuple else None
+        if ops is None:
             ops = self._new_operands(name, qubits)
-        if not params:
-            self._lines.append(spec[2] + ops)
-        elif all(type(v) is float and v - v == 0.0 for v in params):  # finite floats
+        if all(type(v) is float and v - v == 0.0 for v in params):  # finite floats
             self._lines.append(f"{spec[3]}{', '.join([repr(v) for v in params])}) {ops}")
         else:
             self._parametric(name, spec[3], params, ops)
@@ -108,18 +122,43 @@ class Builder:
         The same as ``gate(name, qubits, (Param(input_name),))``, without building the
         expression: the hot path of converting a large parametric circuit.
         """
+        # Kept lean on purpose: it runs once per parametric gate of circuits that may have
+        # tens of thousands. The (gate, qubits) head is checked once; names in build().
+        try:
+            head = self._heads[name, qubits]
+        except (KeyError, TypeError):
+            head = self._new_head(name, qubits)
+        self._lines.append((head, input_name))
+
+    def prepare(self, name: str, qubits: tuple[int, ...]) -> Any:
+        """Check a gate on ``qubits`` once, for :attr:`emit` to add again and again.
+
+        A converter that meets the same gate on the same qubits many times (a layered ansatz)
+        prepares it once and then adds it at the cost of one list append.
+
+        Returns:
+            An opaque token for :attr:`emit`.
+        """
+        spec = _GATE_TEXT.get(name)
+        if spec is None or len(qubits) != spec[0] or spec[1] > 1:
+            self._fail(name, _arity_problem(name, len(qubits), spec[1] if spec else 0))
+        if spec[1] == 0:
+            return self._plain.get((name, qubits)) or self._new_plain(name, qubits)
+        return self._heads.get((name, qubits)) or self._new_head(name, qubits)
+
+    def _new_plain(self, name: str, qubits: tuple[int, ...]) -> str:
+        spec = _GATE_TEXT.get(name)
+        if spec is None or len(qubits) != spec[0] or spec[1] != 0:
+            self._fail(name, _arity_problem(name, len(qubits), 0))
+        line = self._plain[name, qubits] = spec[2] + self._new_operands(name, qubits)
+        return line
+
+    def _new_head(self, name: str, qubits: tuple[int, ...]) -> tuple[str, str]:
         spec = _GATE_TEXT.get(name)
         if spec is None or len(qubits) != spec[0] or spec[1] != 1:
             self._fail(name, _arity_problem(name, len(qubits), 1))
-        if type(input_name) is not str or not input_name:
-            self._fail(name, f"input name {input_name!r} must be a non-empty string")
-        try:
-            ops = self._operands[qubits]
-        except (KeyError, TypeError):
-            ops = self._new_operands(name, qubits)
-        self._used.setdefault(input_name, None)
-        self._deferred.append(len(self._lines))
-        self._lines.append((spec[3], input_name, ops))
+        head = self._heads[name, qubits] = (spec[3], ") " + self._new_operands(name, qubits))
+        return head
 
     def measure(self, qubit: int, clbit: int) -> None:
         """Add ``c[clbit] = measure q[qubit];``."""
@@ -171,7 +210,35 @@ class Builder:
 
     def inputs_in_use(self) -> list[str]:
         """The inputs the instructions so far refer to, in order of first use."""
-        return list(self._used)
+        return list(self._scan()[1])
+
+    def _scan(self) -> tuple[int, list[str], list[int]]:
+        """(lines scanned, inputs in order of first use, positions of lines naming inputs).
+
+        Done once per batch of lines rather than on every add, to keep adding cheap.
+        """
+        done, names, positions = self._scanned
+        lines = self._lines
+        if done == len(lines):
+            return self._scanned
+        seen = dict.fromkeys(names)
+        positions = list(positions)
+        for index in range(done, len(lines)):
+            line = lines[index]
+            if type(line) is str:
+                continue
+            positions.append(index)
+            if len(line) == 2:  # ((prefix, operands), input name)
+                seen[line[1]] = None
+                continue
+            for value in line[1]:
+                if isinstance(value, Expr):
+                    if value.op == "param":
+                        seen[value.args[0]] = None  # type: ignore[index]
+                    else:
+                        seen.update(dict.fromkeys(sorted(value.parameters())))
+        self._scanned = (len(lines), list(seen), positions)
+        return self._scanned
 
     def build(
         self,
@@ -196,10 +263,10 @@ class Builder:
             ValidationError: If an instruction names an input missing from ``inputs``, the
                 names are not unique non-empty strings, or the metadata is not JSON.
         """
-        names = _checked_names(inputs) if inputs is not None else list(self._used)
-        declared = set(names)  # built once: a 20,000-input circuit made this quadratic
-        missing = [n for n in self._used if n not in declared]
-        if missing:
+        _, used, _ = self._scan()
+        names = _checked_names(used if inputs is None else inputs)
+        if inputs is not None and not set(used) <= set(names):
+            missing = [n for n in used if n not in set(names)]
             raise ValidationError(f"inputs {missing} are used but not in circuit.parameters")
         wire = _wire_names(len(names))
         body = self._rendered(dict(zip(names, wire, strict=True)))
@@ -207,7 +274,8 @@ class Builder:
         meta = _meta_line(name, metadata)
         if meta is not None:
             lines.append(meta)
-        lines.extend([f"input float[64] {w};" for w in wire])
+        if wire:  # one join, not one f-string per input: circuits may have tens of thousands
+            lines.append("input float[64] " + ";\ninput float[64] ".join(wire) + ";")
         if self.num_clbits:
             lines.append(f"bit[{self.num_clbits}] c;")
         lines.append(f"qubit[{self.num_qubits}] q;")
@@ -219,6 +287,8 @@ class Builder:
 
     def _new_operands(self, name: str, qubits: tuple[int, ...]) -> str:
         """``"q[0], q[1];"`` for a qubit tuple, checked once and remembered."""
+        if type(qubits) is tuple and qubits in self._operands:
+            return self._operands[qubits]
         if type(qubits) is not tuple:
             self._fail(name, f"qubits must be a tuple of indices, got {qubits!r}")
         for q in qubits:
@@ -234,33 +304,26 @@ class Builder:
         for value in params:
             if isinstance(value, Expr):
                 uses_inputs = True
-                if value.op == "param":
-                    self._used.setdefault(value.args[0], None)  # type: ignore[arg-type]
-                else:
-                    for input_name in sorted(value.parameters()):
-                        self._used.setdefault(input_name, None)
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 self._fail(name, f"parameter {value!r} must be a finite number or an Expr")
             elif not math.isfinite(value):
                 self._fail(name, f"parameter {value!r} is not finite")
         if uses_inputs:
-            self._deferred.append(len(self._lines))
             self._lines.append((prefix, params, ops))
         else:
             self._lines.append(f"{prefix}{', '.join([repr(float(v)) for v in params])}) {ops}")
 
     def _rendered(self, rename: dict[str, str]) -> list[str]:
         """The body with every input-naming line rendered under ``rename``."""
-        lines = self._lines
-        if not self._deferred:
-            return lines
-        lines = list(lines)
+        lines = list(self._lines)
         texts: dict[int, str] = {}  # expression text by object identity (shared subtrees)
-        for index in self._deferred:
-            prefix, params, ops = lines[index]
-            if type(params) is str:  # input_gate
-                lines[index] = f"{prefix}{rename[params]}) {ops}"
+        for index in self._scan()[2]:
+            line = lines[index]
+            if len(line) == 2:  # input_gate: ((prefix, operands), input name)
+                head, input_name = line
+                lines[index] = head[0] + rename[input_name] + head[1]
                 continue
+            prefix, params, ops = line
             parts = []
             for value in params:
                 if isinstance(value, Expr):
@@ -387,12 +450,13 @@ def _rows_from(values: Any, names: tuple[str, ...]) -> Any:
         ) from None
 
 
-def _checked_names(inputs: Sequence[str]) -> list[str]:
+def _checked_names(inputs: Iterable[str]) -> list[str]:
     names = list(inputs)
-    for name in names:
-        if not isinstance(name, str) or not name:
-            raise ValidationError(f"input names must be non-empty strings, got {name!r}")
-    if len(set(names)) != len(names):
+    unique = set(names) if all(map(str.__instancecheck__, names)) else None
+    if unique is None or "" in unique:
+        bad = next(name for name in names if not isinstance(name, str) or not name)
+        raise ValidationError(f"input names must be non-empty strings, got {bad!r}")
+    if len(unique) != len(names):
         raise ValidationError(f"parameter names must be unique: {names}")
     return names
 
@@ -400,7 +464,7 @@ def _checked_names(inputs: Sequence[str]) -> list[str]:
 def _wire_names(count: int) -> list[str]:
     """``p0..p9``, or ``p00..p99`` and so on: zero-padded so sorted order is numeric order."""
     width = len(str(count - 1)) if count > 1 else 1
-    return [f"p{i:0{width}d}" for i in range(count)]
+    return list(map(f"p%0{width}d".__mod__, range(count)))
 
 
 def _meta_line(name: str | None, metadata: Mapping[str, Any] | None) -> str | None:
