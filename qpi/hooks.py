@@ -101,13 +101,18 @@ class QPIHookSpec:
 
     @hookspec(firstresult=True)
     def qpi_native_result(
-        self, experiments: Sequence[ExperimentResult], translated: TranslatedCircuit
+        self,
+        experiments: Sequence[ExperimentResult],
+        translated: TranslatedCircuit,
+        result: JobResult,
     ) -> Any:
         """Turn one circuit's experiments back into the framework's result type.
 
         Args:
             experiments: The circuit's experiments, one per parameter row.
             translated: What :meth:`qpi_translate_circuit` returned for the circuit.
+            result: The whole job's result (job id, payload with the measurement options,
+                metadata); implementations that need none of it may leave it out.
 
         Returns:
             The native result, or ``None`` if ``translated`` is not this plugin's.

@@ -177,13 +177,14 @@ class Job:
         Circuits given as QASM text or neutral circuits get their list of
         :class:`~qpi.result.ExperimentResult` instead.
         """
-        grouped = self.result(timeout).by_circuit()
+        result = self.result(timeout)
+        grouped = result.by_circuit()
         out = []
         for experiments, translated in zip(grouped, self.translated, strict=True):
             native = None
             if translated is not None:
                 native = self.client.plugins.hook.qpi_native_result(
-                    experiments=experiments, translated=translated
+                    experiments=experiments, translated=translated, result=result
                 )
             out.append(native if native is not None else experiments)
         return out

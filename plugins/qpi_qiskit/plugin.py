@@ -20,7 +20,7 @@ from qpi.hooks import TranslatedCircuit, hookimpl
 
 if TYPE_CHECKING:
     from qpi.client import QPIClient
-    from qpi.result import ExperimentResult
+    from qpi.result import ExperimentResult, JobResult
 
 #: The ``plugin`` name of the entries this plugin translates.
 _PLUGIN_NAME = "qiskit"
@@ -49,41 +49,23 @@ def qpi_translate_circuit(
 
 @hookimpl
 def qpi_native_result(
-    experiments: Sequence[ExperimentResult], translated: TranslatedCircuit
+    experiments: Sequence[ExperimentResult], translated: TranslatedCircuit, result: JobResult
 ) -> Any:
     """Turn one Qiskit circuit's experiments into a ``qiskit.result.Result``.
 
-    The result holds one experiment per parameter row, with the circuit's header.
+    The result holds one experiment per parameter row, with the circuit's header, and the
+    job's id, measurement options and backend.
     """
     if translated.plugin != _PLUGIN_NAME:
         return None
-    from qpi.payload import JobPayload
     from qpi.result import JobResult
     from qpi_qiskit.result import build_result
 
-    # Only the experiments are at hand here, not the job: read the measurement level off them.
-    level = 2 if any(exp.counts is not None for exp in experiments) else 1
-    averaged = level == 1 and any(_averaged(exp) for exp in experiments)
-    payload = JobPayload(
-        (translated.payload,), meas_level=level, meas_return="avg" if averaged else "single"
-    )
-    shell = JobResult("", payload, list(experiments))
+    # The job's own result, narrowed to this circuit's experiments.
+    shell = JobResult(result.job_id, result.payload, list(experiments), dict(result.metadata))
     layout = translated.context.get("layout")
-    layouts = [layout] * (max((exp.circuit for exp in experiments), default=0) + 1)
-    return build_result(shell, layouts, backend_name="qpi")
-
-
-def _averaged(exp: ExperimentResult) -> bool:
-    """Whether IQ memory is one averaged shot (the driver's ``(1, clbits, 2)``) of many."""
-    memory = exp.memory
-    return (
-        exp.shots > 1
-        and isinstance(memory, list)
-        and len(memory) == 1
-        and isinstance(memory[0], list)
-        and bool(memory[0])
-        and isinstance(memory[0][0], list)
-    )
+    layouts = [layout] * len(result.payload.circuits)
+    return build_result(shell, layouts, backend_name=str(result.metadata.get("backend", "qpi")))
 
 
 @hookimpl

@@ -24,6 +24,8 @@ def test_client_run_translates_qiskit_circuits_and_gives_qiskit_results(client):
     assert isinstance(first, Result) and set(first.get_counts()) <= {"00", "11"}
     assert second.get_counts() == [{"00": 200}, {"01": 200}]
     assert second.results[1].header["parameter_values"] == {"θ": np.pi}
+    assert first.job_id == second.job_id == job.id  # the hook sees the whole job's result
+    assert first.backend_name == "mock"
 
 
 def test_client_get_backend_is_a_qiskit_backend(client):
