@@ -245,5 +245,8 @@ class QPIJob(JobV1):
         return str(metadata.get("backend") or "qpi")
 
     def __repr__(self) -> str:
-        name = self._backend.name if self._backend is not None else "?"
-        return f"<QPIJob {self.job_id()} on {name!r} ({len(self._layouts)} circuit(s))>"
+        if self._backend is not None:
+            where = f"on {self._backend.name!r}"
+        else:  # rebuilt from an id: name the QPU record it targets, without a request
+            where = f"on QPU {self._job.payload.qpu_target or '(any)'}"
+        return f"<QPIJob {self.job_id()} {where} ({len(self._layouts)} circuit(s))>"
