@@ -17,7 +17,7 @@ from qpi.server.context import ServerContext
 from qpi.server.deps import Body, Caller, Ctx
 from qpi.server.errors import ErrorResponse, field_error, json_response
 from qpi.server.ids import new_id
-from qpi.server.listing import ListQueryError, lenient_int, order_by, parse_sort
+from qpi.server.routes import list_rows
 from qpi.server.views import job_json
 
 __all__ = ["CircuitIn", "JobSubmit", "router", "stored_payload"]
@@ -153,14 +153,17 @@ def list_jobs(
     sort: str | None = None,
 ) -> Response:
     """The caller's jobs as a bare array, newest first unless ``sort`` says otherwise."""
-    try:
-        keys = parse_sort(sort, JOB_SORT_FIELDS, "-created")
-    except ListQueryError as exc:
-        raise ErrorResponse(400, f"Failed to query jobs: {exc}") from None
-    rows = ctx.store.query(
-        f"SELECT * FROM quantum_jobs WHERE user_id = ? {order_by(keys, 'seq')} "  # noqa: S608
-        "LIMIT ? OFFSET ?",
-        (identity.user_id, lenient_int(limit, 0) or -1, lenient_int(skip, 0)),
+    rows = list_rows(
+        ctx,
+        "jobs",
+        "SELECT * FROM quantum_jobs WHERE user_id = ?",
+        (identity.user_id,),
+        sort=sort,
+        fields=JOB_SORT_FIELDS,
+        default_sort="-created",
+        skip=skip,
+        limit=limit,
+        tiebreak="seq",
     )
     return json_response([job_json(row) for row in rows])
 

@@ -21,7 +21,8 @@ from qpi.server.context import ServerContext
 from qpi.server.deps import Admin, Body, Ctx
 from qpi.server.errors import INVALID_BODY, ErrorResponse, field_error, json_response
 from qpi.server.ids import hash_token, new_id, new_secret_token
-from qpi.server.listing import SQL_INT_MAX, ListQueryError, lenient_int, order_by, parse_sort
+from qpi.server.listing import SQL_INT_MAX
+from qpi.server.routes import list_rows
 from qpi.server.views import qpu_json
 
 __all__ = ["QPUConnect", "QPUCreate", "QPUToggle", "find_qpu", "router"]
@@ -90,14 +91,16 @@ def list_qpus(
     sort: str | None = None,
 ) -> Response:
     """The online QPUs, oldest first unless ``sort`` says otherwise."""
-    try:
-        keys = parse_sort(sort, QPU_SORT_FIELDS, "+created")
-    except ListQueryError as exc:
-        raise ErrorResponse(400, f"Failed to query QPUs: {exc}") from None
-    rows = ctx.store.query(
-        f"SELECT * FROM qpus WHERE status = 'online' {order_by(keys)} "  # noqa: S608
-        "LIMIT ? OFFSET ?",
-        (lenient_int(limit, 0) or -1, lenient_int(skip, 0)),
+    rows = list_rows(
+        ctx,
+        "QPUs",
+        "SELECT * FROM qpus WHERE status = 'online'",
+        (),
+        sort=sort,
+        fields=QPU_SORT_FIELDS,
+        default_sort="+created",
+        skip=skip,
+        limit=limit,
     )
     return json_response([qpu_json(row) for row in rows])
 

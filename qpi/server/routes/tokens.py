@@ -18,7 +18,7 @@ from qpi.server.context import ServerContext
 from qpi.server.deps import Body, Caller, Ctx
 from qpi.server.errors import INVALID_BODY, ErrorResponse, field_error, json_response
 from qpi.server.ids import hash_token, new_id, new_secret_token
-from qpi.server.listing import ListQueryError, lenient_int, order_by, parse_sort
+from qpi.server.routes import list_rows
 from qpi.server.views import token_json
 
 __all__ = ["TokenCreate", "TokenUpdate", "router"]
@@ -101,13 +101,16 @@ def list_tokens(
     sort: str | None = None,
 ) -> Response:
     """The caller's tokens (never the token values)."""
-    try:
-        keys = parse_sort(sort, TOKEN_SORT_FIELDS, "-created")
-    except ListQueryError as exc:
-        raise ErrorResponse(400, f"Failed to query tokens: {exc}") from None
-    rows = ctx.store.query(
-        f"SELECT * FROM api_tokens WHERE user = ? {order_by(keys)} LIMIT ? OFFSET ?",  # noqa: S608
-        (identity.user_id, lenient_int(limit, 0) or -1, lenient_int(skip, 0)),
+    rows = list_rows(
+        ctx,
+        "tokens",
+        "SELECT * FROM api_tokens WHERE user = ?",
+        (identity.user_id,),
+        sort=sort,
+        fields=TOKEN_SORT_FIELDS,
+        default_sort="-created",
+        skip=skip,
+        limit=limit,
     )
     return json_response([token_json(row) for row in rows])
 
