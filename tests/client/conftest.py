@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from qpi import QPIClient
 from qpi.server import LocalServer
+from tests.server.helpers import admin_session, login, make_account
 
 BELL = (
     'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[2] c;\nqubit[2] q;\n'
@@ -50,30 +49,10 @@ def mock_id(client: QPIClient) -> str:
 
 def new_user(server: LocalServer, admin: QPIClient, seconds: float = 1000.0) -> QPIClient:
     """Create another user with an API token and return a client for them."""
-    email = f"user-{uuid.uuid4().hex[:8]}@example.com"
-    password = uuid.uuid4().hex
-    base = server.url + "/api/collections/users"
-    admin_token = admin_jwt(server)
-    record = requests.post(
-        f"{base}/records",
-        json={"email": email, "password": password, "passwordConfirm": password},
-        headers={"Authorization": admin_token},
-        timeout=10,
-    )
-    record.raise_for_status()
-    admin.allocate_qpu_time(record.json()["id"], seconds)
-    login = QPIClient(server.url, cache=False)
-    login.auth_with_password(email, password)
-    token = login.create_token(name="tests")["token"]
-    login.close()
-    return QPIClient(server.url, api_token=token, cache=False)
+    superuser = admin_session(server.url, server.admin_email, server.admin_password)
+    account = make_account(server.url, superuser, seconds)
+    return QPIClient(server.url, api_token=account.token, cache=False)
 
 
 def admin_jwt(server: LocalServer) -> str:
-    answer = requests.post(
-        server.url + "/api/collections/_superusers/auth-with-password",
-        json={"identity": server.admin_email, "password": server.admin_password},
-        timeout=10,
-    )
-    answer.raise_for_status()
-    return answer.json()["token"]
+    return login(server.url, server.admin_email, server.admin_password, "_superusers")

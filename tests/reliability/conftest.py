@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from qpi.server import LocalServer
-from tests.reliability.helpers import Account, admin_session, make_account
-from tests.server.helpers import Session
+from tests.server.helpers import Account, Session, admin_session, make_account
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from tests.server.helpers import Session, login, session
+from tests.server.helpers import Session
 
 BELL = (
     'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[2] c;\nqubit[2] q;\n'
@@ -58,54 +57,6 @@ def percentile(values: list[float], fraction: float) -> float:
         return float("nan")
     rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
     return ordered[rank - 1]
-
-
-@dataclass
-class Account:
-    """A user made for a test: its record, password, one API token and sessions."""
-
-    id: str
-    email: str
-    password: str
-    token: str
-    token_id: str
-    url: str
-
-    @property
-    def api(self) -> Session:
-        """A session that authenticates with the API token."""
-        return session(self.url, {"X-API-Token": self.token})
-
-    def jwt(self) -> Session:
-        """A session that authenticates with a fresh password login (JWT)."""
-        return session(self.url, {"Authorization": login(self.url, self.email, self.password)})
-
-
-def admin_session(url: str, email: str, password: str) -> Session:
-    """A session holding a superuser JWT."""
-    return session(url, {"Authorization": login(url, email, password, "_superusers")})
-
-
-def make_account(url: str, admin: Session, seconds: float = 1_000_000.0) -> Account:
-    """Create a user (through the admin), log in once, and make it an API token."""
-    email = f"rel-{uuid.uuid4().hex[:12]}@example.com"
-    password = uuid.uuid4().hex
-    created = admin.post(
-        "/api/collections/users/records",
-        json={
-            "email": email,
-            "password": password,
-            "passwordConfirm": password,
-            "qpu_seconds": seconds,
-        },
-    )
-    assert created.status_code == 200, created.text
-    jwt = session(url, {"Authorization": login(url, email, password)})
-    token = jwt.post("/api/tokens", json={"name": "reliability"})
-    assert token.status_code == 201, token.text
-    return Account(
-        created.json()["id"], email, password, token.json()["token"], token.json()["id"], url
-    )
 
 
 def parked_qpu(admin: Session) -> str:

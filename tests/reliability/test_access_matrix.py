@@ -23,14 +23,12 @@ from tests.reliability.access import CALLERS, RESOURCES, ROWS, Row, render, slot
 from tests.reliability.helpers import (
     BELL,
     SERVED_ROUTES,
-    Account,
     assert_error_body,
-    make_account,
     parked_qpu,
     report,
     tagged,
 )
-from tests.server.helpers import Session, login, session
+from tests.server.helpers import Account, Session, login, make_account, session
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 BEGIN, END = "<!-- access-matrix:begin -->", "<!-- access-matrix:end -->"

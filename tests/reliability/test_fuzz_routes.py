@@ -34,15 +34,12 @@ from tests.reliability.helpers import (
     PAGES,
     RX,
     SERVED_ROUTES,
-    Account,
-    admin_session,
     assert_error_body,
-    make_account,
     openapi_routes,
     report,
     wait_for,
 )
-from tests.server.helpers import Session, session
+from tests.server.helpers import Account, Session, admin_session, make_account, session
 
 EXAMPLES = int(os.environ.get("QPI_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(

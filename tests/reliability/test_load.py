@@ -24,13 +24,11 @@ import pytest
 from qpi import QPIClient
 from tests.reliability.helpers import (
     BELL,
-    Account,
-    admin_session,
-    make_account,
     percentile,
     report,
     serving,
 )
+from tests.server.helpers import Account, admin_session, make_account
 
 pytestmark = pytest.mark.slow
 

@@ -36,14 +36,11 @@ from qpi.transport import Credentials, RetryPolicy, Transport
 from tests.reliability.helpers import (
     BELL,
     SECRET_SHAPES,
-    Account,
-    admin_session,
-    make_account,
     report,
     serving,
     tagged,
 )
-from tests.server.helpers import login, session
+from tests.server.helpers import Account, admin_session, login, make_account, session
 
 NO_RETRIES = RetryPolicy(attempts=1)
 SERVER_SOURCES = Path(__file__).resolve().parents[2] / "qpi" / "server"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from qpi.server import LocalServer
-from tests.server.helpers import Session, login, session
+from tests.server.helpers import Session, login, make_account, session
 
 
 @pytest.fixture(scope="session")
@@ -50,21 +49,8 @@ def make_user(server: LocalServer, admin: Session) -> Callable[..., tuple[Sessio
     """Create a fresh user; returns (API-token session, user record incl. password)."""
 
     def make(seconds: float = 1000.0) -> tuple[Session, dict[str, Any]]:
-        email = f"u-{uuid.uuid4().hex[:10]}@example.com"
-        password = uuid.uuid4().hex
-        created = admin.post(
-            "/api/collections/users/records",
-            json={
-                "email": email,
-                "password": password,
-                "passwordConfirm": password,
-                "qpu_seconds": seconds,
-            },
-        )
-        assert created.status_code == 200, created.text
-        jwt_session = session(server.url, {"Authorization": login(server.url, email, password)})
-        token = jwt_session.post("/api/tokens", json={"name": "tests"}).json()["token"]
-        record = {**created.json(), "password": password, "jwt": jwt_session}
-        return session(server.url, {"X-API-Token": token}), record
+        account = make_account(server.url, admin, seconds)
+        record = admin.get(f"/api/collections/users/records/{account.id}").json()
+        return account.api, {**record, "password": account.password, "jwt": account.jwt()}
 
     return make

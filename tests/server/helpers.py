@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,3 +109,51 @@ def error(answer: requests.Response, status: int, message: str | None = None) ->
     if message is not None:
         assert body["message"] == message
     return body
+
+
+@dataclass
+class Account:
+    """A user made for a test: its record, password, one API token and sessions."""
+
+    id: str
+    email: str
+    password: str
+    token: str
+    token_id: str
+    url: str
+
+    @property
+    def api(self) -> Session:
+        """A session that authenticates with the API token."""
+        return session(self.url, {"X-API-Token": self.token})
+
+    def jwt(self) -> Session:
+        """A session that authenticates with a fresh password login (JWT)."""
+        return session(self.url, {"Authorization": login(self.url, self.email, self.password)})
+
+
+def admin_session(url: str, email: str, password: str) -> Session:
+    """A session holding a superuser JWT."""
+    return session(url, {"Authorization": login(url, email, password, "_superusers")})
+
+
+def make_account(url: str, admin: Session, seconds: float = 1_000_000.0) -> Account:
+    """Create a user (through the admin), log in once, and make it an API token."""
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    password = uuid.uuid4().hex
+    created = admin.post(
+        "/api/collections/users/records",
+        json={
+            "email": email,
+            "password": password,
+            "passwordConfirm": password,
+            "qpu_seconds": seconds,
+        },
+    )
+    assert created.status_code == 200, created.text
+    jwt = session(url, {"Authorization": login(url, email, password)})
+    token = jwt.post("/api/tokens", json={"name": "tests"})
+    assert token.status_code == 201, token.text
+    return Account(
+        created.json()["id"], email, password, token.json()["token"], token.json()["id"], url
+    )
