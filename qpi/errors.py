@@ -10,6 +10,32 @@ For code written against the original client, the HTTP errors are also
 validation errors are :class:`ValueError`, job failures and cancellations are
 :class:`RuntimeError` and timeouts are the built-in :class:`TimeoutError`, so existing
 ``except`` clauses keep working.
+
+The tree:
+
+```text
+QPIError
+├── ValidationError           (also ValueError)
+├── APIError                  (also requests.HTTPError)
+│   ├── BadRequestError       (also ValueError)
+│   ├── AuthenticationError
+│   ├── NotFoundError
+│   ├── RateLimitError
+│   └── ServerError
+├── ConnectionError           (also requests.ConnectionError)
+│   └── AmbiguousRequestError
+├── JobFailedError            (also RuntimeError)
+├── JobCancelledError         (also RuntimeError)
+├── JobTimeoutError           (also TimeoutError)
+├── CacheError
+│   └── CacheMissError        (also LookupError)
+└── PluginError
+```
+
+:class:`AmbiguousRequestError` is the one error that leaves the outcome open: a request that
+is not safe to repeat (a create) failed after it may have reached the server, so it may or may
+not have been applied. Job submissions never raise it (the client asks the server whether the
+job was created before it sends again); other creates do, rather than risk a duplicate.
 """
 
 from __future__ import annotations
@@ -21,6 +47,7 @@ import requests
 
 __all__ = [
     "APIError",
+    "AmbiguousRequestError",
     "AuthenticationError",
     "BadRequestError",
     "CacheError",
@@ -141,6 +168,38 @@ class ConnectionError(QPIError, requests.ConnectionError):  # noqa: A001 - mirro
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self),), {"method": self.method, "url": self.url})
+
+
+class AmbiguousRequestError(ConnectionError):
+    """A request that is not safe to repeat failed after it may have reached the server.
+
+    It may or may not have been applied: the connection broke after the request was sent (a
+    reset, a read timeout) or the server answered 5xx. The SDK does not resend it; look the
+    record up before trying again.
+
+    Attributes:
+        cause: The underlying error (a ``requests`` exception, or an :class:`APIError` for a
+            5xx answer).
+        method: The HTTP method of the request.
+        url: The URL of the request.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        cause: BaseException | None = None,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.cause = cause
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The cause crosses a pickle only when it is one of ours (a requests exception may
+        # hold a live connection).
+        cause = self.cause if isinstance(self.cause, QPIError) else None
+        return (type(self), (str(self), cause), {"method": self.method, "url": self.url})
 
 
 class JobFailedError(QPIError, RuntimeError):

@@ -8,7 +8,8 @@ error answers into the typed errors of :mod:`qpi.errors`, carrying the server's 
 
 A non-idempotent request (a job submission) is retried only when the failure proves the server
 never accepted it: the connection could not be opened, or the server answered 429. Any other
-failure raises :class:`AmbiguousRequestError` so the caller can ask the server what happened.
+failure raises :class:`~qpi.errors.AmbiguousRequestError` (a connection error, also importable
+from here) so the caller can ask the server what happened.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from qpi import errors
+from qpi.errors import AmbiguousRequestError
 
 __all__ = [
     "AmbiguousRequestError",
@@ -91,18 +93,6 @@ class RetryPolicy:
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Sleep before retry number ``attempt`` (1-based): full jitter over the backoff."""
         return rng.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
-
-
-class AmbiguousRequestError(errors.QPIError):
-    """A non-idempotent request failed in a way that leaves unknown whether it was accepted.
-
-    Attributes:
-        cause: The underlying error (a reset, a read timeout, a 5xx answer).
-    """
-
-    def __init__(self, message: str, cause: BaseException) -> None:
-        super().__init__(message)
-        self.cause = cause
 
 
 class Credentials:
@@ -270,6 +260,8 @@ class Transport:
                         f"{method} {path}: the connection failed after the request may have "
                         f"reached the server ({_describe(exc)})",
                         exc,
+                        method=method,
+                        url=url,
                     ) from exc
                 if last:
                     raise errors.ConnectionError(
@@ -290,7 +282,9 @@ class Transport:
             if not retryable:
                 error = error_from_response(response, method, url)
                 if not idempotent and status >= 500:
-                    raise AmbiguousRequestError(str(error), error) from error
+                    raise AmbiguousRequestError(
+                        str(error), error, method=method, url=url
+                    ) from error
                 raise error
             wait = self._retry_wait(response, attempt)
             if last or wait is None:

@@ -1,0 +1,90 @@
+"""The client surface every endpoint mixin uses, declared once.
+
+Each mixin of :class:`qpi.client.QPIClient` derives from :class:`ClientBase` and touches the
+client only through what it declares: a handful of attributes ``QPIClient.__init__`` sets, and
+the request helpers below, which are the only way to the network.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from qpi._api.records import PAGE_SIZE, is_pb_envelope, record_path, unwrap_list
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from qpi.hooks import TranslatedCircuit
+    from qpi.job import Job
+    from qpi.payload import JobPayload
+    from qpi.transport import Credentials, Transport
+
+__all__ = ["ClientBase"]
+
+
+class ClientBase:
+    """What the endpoint mixins may use of the client.
+
+    The attributes are set by ``QPIClient.__init__`` (they carry comments, not docstrings, so
+    they stay out of the API reference). A mixin that needs state of its own (the QPU memo, the
+    logged-in user) declares it in its own class, and ``QPIClient.__init__`` initialises it.
+    """
+
+    base_url: str  # the server's root URL (error messages name it)
+    cache_mode: str  # "reuse", "record", "replay" or "off"
+    plugins: pluggy.PluginManager  # the cache and framework plugins, called through hooks
+    _transport: Transport  # sends every request: timeouts, retries, typed errors
+    _credentials: Credentials  # the API token, and the session token after a password login
+    _lock: threading.Lock  # guards the memos the mixins keep on the client
+
+    if TYPE_CHECKING:
+        # Provided by QPIClient itself and by the users mixin.
+        def submit(
+            self,
+            payload: JobPayload,
+            translated: Sequence[TranslatedCircuit | None] | None = None,
+        ) -> Job: ...
+
+        def _own_id(self) -> str | None: ...
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one request through the transport and return the decoded JSON body."""
+        return self._transport.request(method, path, **kwargs)
+
+    def _paged(
+        self,
+        path: str,
+        key: str | None = None,
+        *,
+        limit: int | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every item of a list route (at most ``limit``), following ``skip``/``limit`` pages."""
+        items: list[dict[str, Any]] = []
+        while limit is None or len(items) < limit:
+            size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(items))
+            body = self._request(
+                "GET", path, params={"skip": len(items), "limit": size, **(params or {})}
+            )
+            page = unwrap_list(body, key)
+            items.extend(page)
+            if len(page) < size or is_pb_envelope(body):
+                break
+        return items
+
+    def _records(self, collection: str, **params: Any) -> list[dict[str, Any]]:
+        """Every record of a PocketBase-style collection, following its pages."""
+        items: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            body = self._request(
+                "GET",
+                record_path(collection),
+                params={"page": page, "perPage": PAGE_SIZE, **params},
+            )
+            items.extend(unwrap_list(body, None))
+            if not isinstance(body, Mapping) or page >= int(body.get("totalPages") or 1):
+                return items
+            page += 1
