@@ -20,9 +20,10 @@ Example:
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qpi import errors
+from qpi.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from qpi.client import QPIClient
@@ -35,10 +36,5 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = ["QPIClient", "__version__", "errors"]
 
 
-def __getattr__(name: str) -> Any:
-    # QPIClient is imported lazily so `import qpi` stays cheap for the CLI and plugins.
-    if name == "QPIClient":
-        from qpi.client import QPIClient
-
-        return QPIClient
-    raise AttributeError(f"module 'qpi' has no attribute {name!r}")
+# QPIClient is imported lazily so `import qpi` stays cheap for the CLI and plugins.
+__getattr__, __dir__ = lazy_exports(__name__, {"QPIClient": "qpi.client"})

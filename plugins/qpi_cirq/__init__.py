@@ -16,9 +16,9 @@ See the Cirq guide for sweeps, batches, async use, the gate set and measurement 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qpi.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from qpi_cirq.convert import dumps, to_circuit
@@ -28,23 +28,11 @@ __all__ = ["QPISampler", "dumps", "to_circuit"]
 
 # Names are imported on first use: the qpi entry point imports ``qpi_cirq.plugin`` (and so
 # this package) whenever a client is created, and that must not import Cirq.
-_HOMES: Mapping[str, str] = MappingProxyType(
+__getattr__, __dir__ = lazy_exports(
+    __name__,
     {
         "QPISampler": "qpi_cirq.sampler",
         "dumps": "qpi_cirq.convert",
         "to_circuit": "qpi_cirq.convert",
-    }
+    },
 )
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'qpi_cirq' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(home), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from qpi.lazy import lazy_exports
+
 if TYPE_CHECKING:
     from pennylane.tape import QuantumScript
 
@@ -26,13 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["QPIDevice", "dumps", "preprocess", "to_payload"]
 
 
-def __getattr__(name: str) -> Any:
-    # Lazy, so that `import qpi_pennylane.plugin` (on every client creation) stays cheap.
-    if name == "QPIDevice":
-        from qpi_pennylane.device import QPIDevice
-
-        return QPIDevice
-    raise AttributeError(f"module 'qpi_pennylane' has no attribute {name!r}")
+# Lazy, so that `import qpi_pennylane.plugin` (on every client creation) stays cheap.
+__getattr__, __dir__ = lazy_exports(__name__, {"QPIDevice": "qpi_pennylane.device"})
 
 
 def preprocess(tape: QuantumScript, device: QPIDevice | None = None) -> tuple[list, Any]:

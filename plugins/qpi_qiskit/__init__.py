@@ -23,8 +23,9 @@ names is used, because the core client loads this plugin on every ``QPIClient()`
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qpi.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from qpi_qiskit.backend import QPIBackend
@@ -42,24 +43,16 @@ __all__ = [
     "to_circuit",
 ]
 
-#: Where each public name lives.
-_EXPORTS = {
-    "QPIBackend": "qpi_qiskit.backend",
-    "QPIJob": "qpi_qiskit.job",
-    "QPIJobTimeoutError": "qpi_qiskit.job",
-    "QPISampler": "qpi_qiskit.sampler",
-    "QPISamplerJob": "qpi_qiskit.sampler",
-    "dumps": "qpi_qiskit.convert",
-    "to_circuit": "qpi_qiskit.convert",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'qpi_qiskit' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+# Where each public name lives; imported on first use.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "QPIBackend": "qpi_qiskit.backend",
+        "QPIJob": "qpi_qiskit.job",
+        "QPIJobTimeoutError": "qpi_qiskit.job",
+        "QPISampler": "qpi_qiskit.sampler",
+        "QPISamplerJob": "qpi_qiskit.sampler",
+        "dumps": "qpi_qiskit.convert",
+        "to_circuit": "qpi_qiskit.convert",
+    },
+)

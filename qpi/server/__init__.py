@@ -7,7 +7,9 @@ processes, which import :mod:`qpi.server.executors`, never load the web stack.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qpi.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from qpi.server.app import create_app
@@ -16,17 +18,12 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalServer", "ServerConfig", "create_app"]
 
-_HOMES = {
-    "LocalServer": "qpi.server.local",
-    "ServerConfig": "qpi.server.config",
-    "create_app": "qpi.server.app",
-}
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'qpi.server' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(home), name)
+# Imported on first use, so the simulator processes never load the web stack.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "LocalServer": "qpi.server.local",
+        "ServerConfig": "qpi.server.config",
+        "create_app": "qpi.server.app",
+    },
+)
