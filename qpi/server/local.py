@@ -27,6 +27,7 @@ from qpi.errors import QPIError
 from qpi.server.app import create_app
 from qpi.server.bootstrap import CREDENTIALS_FILE, Credentials
 from qpi.server.config import ServerConfig
+from qpi.server.protocol import QPIH11Protocol
 
 __all__ = ["LocalServer"]
 
@@ -174,6 +175,7 @@ class LocalServer:
         server = _Uvicorn(
             uvicorn.Config(
                 app,
+                http=QPIH11Protocol,
                 log_level="warning",
                 access_log=False,
                 timeout_graceful_shutdown=5,

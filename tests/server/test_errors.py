@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import socket
+from urllib.parse import urlsplit
+
 import pytest
 import requests
 
@@ -88,3 +92,37 @@ def test_any_json_value_in_any_field_is_a_clean_answer(user, admin, value):
         f"/api/collections/users/records?filter={query}",
     ):
         assert user.get(path).status_code < 500
+
+
+def _raw_exchange(url: str, data: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send raw bytes to the server; return the status line, headers and body it answers."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):  # the server closes the connection after a 400
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines)
+    return status, headers, body
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /api/jobs HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+        # Headers that never end and pass h11's buffer limit (16 KiB) cannot be parsed at all.
+        b"GET /api/jobs HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 40_000,
+    ],
+    ids=["request-line", "header-syntax", "headers-too-long"],
+)
+def test_requests_the_http_parser_rejects_get_the_qpi_error_body(server, user, data):
+    status, headers, body = _raw_exchange(server.url, data)
+    assert status == "HTTP/1.1 400 Bad Request"
+    assert headers["content-type"] == "application/json"
+    parsed = json.loads(body)
+    assert parsed["status"] == 400 and parsed["data"] == {}
+    assert "Invalid HTTP request" in parsed["message"] and "shorter URL" in parsed["message"]
+    assert user.get("/api/jobs").status_code == 200  # and the server keeps serving
