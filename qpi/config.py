@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from qpi.errors import ValidationError
 
@@ -155,11 +156,24 @@ def resolve(
         The resolved settings.
 
     Raises:
-        ValidationError: If the cache mode is unknown or a named profile does not exist.
+        ValidationError: If the URL is not an ``http(s)://`` URL with a host, the cache mode
+            is unknown, or a named profile does not exist.
     """
     env = os.environ
     name, prof = _profile(profile)
     url = base_url or env.get("QPI_URL") or prof.get("url") or DEFAULT_URL
+    if not _is_http_url(str(url)):
+        source = (
+            "the URL given (--url or base_url)"
+            if base_url
+            else "$QPI_URL"
+            if env.get("QPI_URL")
+            else f"the url of profile {name!r} in {config_path()}"
+        )
+        raise ValidationError(
+            f"{source} must be an http:// or https:// URL with a host, such as "
+            f"{DEFAULT_URL}; got {str(url)!r}"
+        )
     token = api_token or env.get("QPI_API_TOKEN") or prof.get("api_token") or None
     cdir = cache_dir or env.get("QPI_CACHE_DIR") or prof.get("cache_dir") or None
     mode = (cache_mode or env.get("QPI_CACHE_MODE") or prof.get("cache_mode") or "reuse").lower()
@@ -172,6 +186,15 @@ def resolve(
         cache_mode=mode,
         profile=name,
     )
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number in 0-65535
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def save_profile(
@@ -199,7 +222,7 @@ def save_profile(
         The path of the config file written.
 
     Raises:
-        ValidationError: If the name, a key or the cache mode is invalid, the existing file
+        ValidationError: If the name, a key, the URL or the cache mode is invalid, the existing file
             is not valid TOML, or the file cannot be written.
     """
     if not isinstance(name, str) or not _PROFILE_NAME.fullmatch(name):
@@ -213,6 +236,9 @@ def save_profile(
     mode = values.get("cache_mode")
     if mode is not None and str(mode).lower() not in CACHE_MODES:
         raise ValidationError(f"cache mode must be one of {CACHE_MODES}, got {mode!r}")
+    url = values.get("url")
+    if url is not None and not _is_http_url(str(url)):
+        raise ValidationError(f"a profile's url must be an http:// or https:// URL, got {url!r}")
     path = path or config_path()
     data = load_profiles(path)
     profiles = data.setdefault("profiles", {})

@@ -153,6 +153,12 @@ def test_unknown_profile_is_9(qpi) -> None:
     assert "qpi login" in one_error_line(result)
 
 
+def test_a_url_that_is_not_http_is_9_at_once(qpi) -> None:
+    result = qpi("jobs", "list", "--url", "localhost:8090", "--token", "qpi_x")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "must be an http:// or https:// URL" in one_error_line(result)
+
+
 def test_usage_error_is_2(qpi) -> None:
     assert qpi("jobs", "list", "--no-such-option").exit_code == ExitCode.USAGE
     assert qpi("run").exit_code == ExitCode.USAGE

@@ -162,6 +162,24 @@ def test_save_profile_checks_its_input(home) -> None:
         save_profile("ok", {"password": "x"})
     with pytest.raises(ValidationError, match="cache mode"):
         save_profile("ok", {"cache_mode": "sometimes"})
+    with pytest.raises(ValidationError, match="http:// or https://"):
+        save_profile("ok", {"url": "localhost:8090"})
+
+
+@pytest.mark.parametrize(
+    "url", ["notaurl", "ftp://host", "http://", "http://h:99999", "http://h:x"]
+)
+def test_a_url_that_is_not_http_is_refused_before_any_request(home, monkeypatch, url) -> None:
+    with pytest.raises(ValidationError, match="URL given .* got"):
+        resolve(url)
+    monkeypatch.setenv("QPI_URL", url)
+    with pytest.raises(ValidationError, match=r"\$QPI_URL must be an http"):
+        resolve()
+    monkeypatch.delenv("QPI_URL")
+    (home / "config").mkdir()
+    (home / "config" / "config.toml").write_text(f'[profiles.lab]\nurl = "{url}"\n')
+    with pytest.raises(ValidationError, match="url of profile 'lab'"):
+        resolve(profile="lab")
 
 
 def test_save_profile_updates_in_place(home) -> None:
