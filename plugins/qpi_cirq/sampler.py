@@ -14,7 +14,7 @@ import concurrent.futures
 import numbers
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import cirq
 import duet
@@ -27,6 +27,9 @@ from qpi.payload import JobPayload
 from qpi_cirq.convert import to_circuit
 from qpi_cirq.results import results_from_job, to_results
 from qpi_cirq.sweeps import to_resolvers, wire_entry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["QPISampler"]
 
@@ -173,6 +176,37 @@ class QPISampler(cirq.Sampler):
                 wire_entry(circuit, resolvers, reps if own_shots else None) if resolvers else None
             )
         return self._run(entries, counts[0] if counts else 1)
+
+    def sample(
+        self, program: cirq.AbstractCircuit, *, repetitions: int = 1, params: cirq.Sweepable = None
+    ) -> pd.DataFrame:
+        """Sample ``program`` into a ``pandas.DataFrame``, every point of every sweep in ONE job.
+
+        The frame is the one ``cirq.Sampler.sample`` builds: a column per symbol and per
+        measurement key, ``repetitions`` rows per sweep point, in sweep order. Cirq's own
+        version makes one :meth:`run_sweep` call (so one job) per sweep of a list of sweeps;
+        here the points of all the sweeps become the rows of a single job.
+
+        Args:
+            program: The circuit to sample.
+            repetitions: Shots per sweep point.
+            params: A resolver, a sweep, or a list of either (``None`` for no symbols).
+
+        Returns:
+            A row per shot, indexed by the shot's number within its sweep point.
+
+        Raises:
+            ValueError: If the sweeps do not all have the same symbols (nothing is sent).
+            ValidationError: If the circuit cannot be carried or a symbol has no value.
+            JobFailedError: If the job failed on the server.
+        """
+        sweeps = cirq.to_sweeps(params)
+        keys = set(sweeps[0].keys) if sweeps else set()
+        if len(sweeps) > 1 and not any(sweep and set(sweep.keys) != keys for sweep in sweeps):
+            # One sweep holding every point: Cirq's sample then calls run_sweep once.
+            params = cirq.ListSweep([resolver for sweep in sweeps for resolver in sweep])
+        # Inconsistent sweeps are left to Cirq, which raises its own ValueError first.
+        return super().sample(program, repetitions=repetitions, params=params)
 
     async def run_batch_async(
         self,

@@ -161,6 +161,28 @@ def test_run_batch_is_one_job_with_per_circuit_repetitions(sampler, client):
     assert [r.params for r in batches[1]] == list(cirq.Points(theta, [0.0, np.pi]))
 
 
+def test_sample_with_a_list_of_sweeps_is_one_job_and_the_frame_cirq_builds(sampler, client):
+    circuit = cirq.Circuit(cirq.X(q0) ** theta, cirq.X(q1), cirq.measure(q0, q1, key="m"))
+    sweeps = [cirq.Points(theta, [0.0, 1.0]), {"theta": 1.0}, cirq.Points(theta, [0.0])]
+    before = job_count(client)
+    frame = sampler.sample(circuit, repetitions=3, params=sweeps)
+    assert job_count(client) == before + 1
+    assert len(newest_payload(client)["circuits"][0]["parameter_values"]) == 4
+    # Deterministic circuit: the frame equals the simulator's, row for row.
+    expected = cirq.Simulator().sample(circuit, repetitions=3, params=sweeps)
+    assert list(frame.columns) == list(expected.columns) == ["theta", "m"]
+    assert frame.to_dict("list") == expected.to_dict("list")
+    assert list(frame.index) == list(expected.index) == [0, 1, 2] * 4
+
+
+def test_sample_with_inconsistent_sweeps_raises_before_sending(sampler, client):
+    circuit = cirq.Circuit(cirq.rx(theta).on(q0), cirq.ry(phi).on(q0), cirq.measure(q0, key="m"))
+    before = job_count(client)
+    with pytest.raises(ValueError, match="Inconsistent sweep parameters"):
+        sampler.sample(circuit, params=[{"theta": 0.1, "phi": 0.2}, {"theta": 0.3}])
+    assert job_count(client) == before
+
+
 def test_run_batch_checks_its_arguments(sampler):
     with pytest.raises(ValidationError, match="2 program"):
         sampler.run_batch([HAND_WRITTEN["bell"]] * 2, [None])
