@@ -352,32 +352,21 @@ def run(server: Any = None, quick: bool = False) -> list[dict[str, Any]]:
             target="ahead",
             passed=ours["p95"] is not None and ours["p95"] < (theirs["p95"] or float("inf")),
         ),
-        row(
-            f"{name}: jobs lost",
-            ours["lost"],
-            theirs["lost"],
-            COMPETITOR,
-            unit="jobs",
-            target="0",
-            passed=ours["lost"] == 0,
-        ),
-        row(
-            f"{name}: jobs duplicated",
-            ours["duplicated"],
-            theirs["duplicated"],
-            COMPETITOR,
-            unit="jobs",
-            target="0",
-            passed=ours["duplicated"] == 0,
-        ),
-        row(
-            f"{name}: submissions or waits that failed",
-            ours["failed"],
-            theirs["failed"],
-            COMPETITOR,
-            unit="jobs",
-            target="0",
-            passed=ours["failed"] == 0,
+        *(
+            row(
+                f"{name}: {label}",
+                ours[key],
+                theirs[key],
+                COMPETITOR,
+                unit="jobs",
+                target="0",
+                passed=ours[key] == 0,
+            )
+            for key, label in (
+                ("lost", "jobs lost"),
+                ("duplicated", "jobs duplicated"),
+                ("failed", "submissions or waits that failed"),
+            )
         ),
     ]
 
