@@ -12,7 +12,6 @@ from qpi.circuit import Circuit, Param
 from qpi.server.statevector import (
     IQ_CENTRES,
     IQ_NOISE,
-    MAX_QUBITS,
     run_circuit,
     statevector,
     unitary,
@@ -281,11 +280,11 @@ def test_errors_say_what_to_fix(kwargs: dict, match: str) -> None:
 
 
 def test_too_many_qubits() -> None:
-    circuit = Circuit(MAX_QUBITS + 1, 1).measure(0, 0)
-    with pytest.raises(
-        ValueError, match="circuit uses 25 qubits; the mock QPU simulates at most 24"
-    ):
-        run_circuit(circuit, None, 10, rng=rng())
+    circuit = Circuit(5, 1).measure(0, 0)
+    with pytest.raises(ValueError, match="circuit uses 5 qubits; this simulator runs at most 4"):
+        run_circuit(circuit, None, 10, rng=rng(), max_qubits=4)
+    with pytest.raises(ValueError, match="circuit uses 60 qubits"):  # no machine holds 60
+        run_circuit(Circuit(60, 1).measure(0, 0), None, 10, rng=rng())
 
 
 def test_invalid_circuit_is_a_value_error() -> None:

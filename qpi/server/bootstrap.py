@@ -173,7 +173,14 @@ def _ensure_qpus(store: Store, config: ServerConfig) -> None:
     stamp = dates.now()
     with store.transaction():
         for definition in config.qpus:
+            # A built-in sized by memory follows the memory this start has.
+            num_qubits = definition.num_qubits or config.max_qubits
             if store.find("qpus", name=definition.name):
+                if definition.num_qubits is None:
+                    store.execute(
+                        "UPDATE qpus SET num_qubits = ? WHERE name = ?",
+                        (num_qubits, definition.name),
+                    )
                 continue
             store.insert(
                 "qpus",
@@ -181,7 +188,7 @@ def _ensure_qpus(store: Store, config: ServerConfig) -> None:
                     "id": new_id(),
                     "name": definition.name,
                     "status": "online",
-                    "num_qubits": definition.num_qubits,
+                    "num_qubits": num_qubits,
                     "enabled": True,
                     "executor_type": definition.executor_type,
                     "connected": True,

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qpi.errors import ValidationError
+from qpi.qasm3 import ParseLimits
+from qpi.server import limits
 
 __all__ = [
     "BUILTIN_QPUS",
     "EXECUTOR_TYPES",
-    "SIMULATOR_MAX_QUBITS",
     "QPUDefinition",
     "ServerConfig",
 ]
 
 #: Executors a QPU can run its jobs on (see :mod:`qpi.server.executors`).
 EXECUTOR_TYPES: tuple[str, ...] = ("mock", "qiskit_aer")
-#: Largest circuit the built-in simulators run (a 24-qubit state takes 256 MiB).
-SIMULATOR_MAX_QUBITS = 24
 
 
 @dataclass(frozen=True)
@@ -28,19 +28,20 @@ class QPUDefinition:
 
     Attributes:
         name: The QPU's name (also the ``backend`` name in its results).
-        num_qubits: The largest circuit the QPU accepts.
+        num_qubits: The largest circuit the QPU accepts; ``None``: as many as the server's
+            memory limit holds (set again at every start).
         executor_type: One of :data:`EXECUTOR_TYPES`.
     """
 
     name: str
-    num_qubits: int
+    num_qubits: int | None
     executor_type: str
 
 
 #: The built-in simulator QPUs.
 BUILTIN_QPUS: tuple[QPUDefinition, ...] = (
-    QPUDefinition("mock", SIMULATOR_MAX_QUBITS, "mock"),
-    QPUDefinition("qiskit_aer", SIMULATOR_MAX_QUBITS, "qiskit_aer"),
+    QPUDefinition("mock", None, "mock"),
+    QPUDefinition("qiskit_aer", None, "qiskit_aer"),
 )
 
 
@@ -71,6 +72,19 @@ class ServerConfig:
         max_shots: Largest shot count one circuit may run on the local simulators.
         prewarm: Start the simulator processes at start-up so the first job is fast.
         poll_interval: Longest the scheduler sleeps between checks (it is woken on submit).
+        memory_limit: Bytes the simulations may use together, and any one job at most (a
+            job over it is ended). ``None``: half the machine's memory
+            ([`MEMORY_FRACTION`][qpi.server.limits.MEMORY_FRACTION]). The widest circuit the
+            built-in QPUs accept, [`max_qubits`][qpi.server.config.ServerConfig.max_qubits],
+            follows from it.
+        time_limit: Seconds a job may run before it is ended and failed.
+        time_limits: Per-QPU time limits (QPU name: seconds), over ``time_limit``.
+        short_workers: Extra simulator processes that run only short jobs, so a short job
+            never waits behind long ones.
+        short_job_work: Estimated work (see [`Estimate`][qpi.server.limits.Estimate]) up to
+            which a job counts as short.
+        max_instructions: Operations one circuit may expand to (loops, broadcasts and gate
+            bodies counted; see [`ParseLimits`][qpi.qasm3.ParseLimits]).
     """
 
     host: str = "127.0.0.1"
@@ -89,9 +103,41 @@ class ServerConfig:
     max_shots: int = 1_000_000
     prewarm: bool = True
     poll_interval: float = 1.0
+    memory_limit: int | None = None
+    time_limit: float = 600.0
+    time_limits: Mapping[str, float] = field(default_factory=dict)
+    short_workers: int = 1
+    short_job_work: float = 5e7
+    max_instructions: int = 1_000_000
 
     def __post_init__(self) -> None:
         if self.data_dir is not None:
             self.data_dir = Path(self.data_dir)
         if self.workers < 1:
             raise ValidationError(f"workers must be at least 1, got {self.workers}")
+        if self.short_workers < 0:
+            raise ValidationError(f"short_workers must be 0 or more, got {self.short_workers}")
+        if self.memory_limit is None:
+            self.memory_limit = int(limits.machine_memory() * limits.MEMORY_FRACTION)
+        if limits.max_qubits(self.memory_limit) < 1:
+            raise ValidationError(
+                f"memory_limit of {self.memory_limit} bytes holds no simulation; give at least "
+                f"{limits.WORKER_BASELINE_BYTES + limits.state_bytes(1)}"
+            )
+        for name, seconds in {"": self.time_limit, **self.time_limits}.items():
+            if not seconds > 0:
+                raise ValidationError(f"time limit {name!r} must be positive, got {seconds}")
+
+    @property
+    def max_qubits(self) -> int:
+        """The widest circuit the simulators run: what :attr:`memory_limit` holds."""
+        assert self.memory_limit is not None
+        return limits.max_qubits(self.memory_limit)
+
+    def job_time_limit(self, qpu_name: str) -> float:
+        """Seconds a job on the QPU named ``qpu_name`` may run."""
+        return float(self.time_limits.get(qpu_name, self.time_limit))
+
+    def parse_limits(self, qubits: int) -> ParseLimits:
+        """The program bounds of a job on a QPU of ``qubits`` qubits."""
+        return ParseLimits(max_qubits=qubits, max_instructions=self.max_instructions)

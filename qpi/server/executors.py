@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import os
 import re
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,25 +32,13 @@ from qpi.server.statevector import iq_memory
 
 __all__ = [
     "MAX_MEMORY_VALUES",
-    "PRELOAD",
     "build_result",
-    "init_worker",
     "run_job",
     "warm_up",
 ]
 
-#: Modules the worker processes import once, in the fork server, before any job.
-PRELOAD: tuple[str, ...] = (
-    "numpy",
-    "qpi.circuit",
-    "qpi.qasm3",
-    "qpi.server.statevector",
-    "qpi.server.executors",
-    "qiskit",
-    "qiskit.qasm2",
-    "qiskit.qasm3",
-    "qiskit.providers.basic_provider",
-)
+#: What a worker imports before its first job (a missing one is fine: jobs say so).
+_WARM: tuple[str, ...] = ("numpy", "qiskit", "qiskit.qasm3", "qiskit_aer")
 #: Largest number of IQ pairs a job may return at meas_level 1 (keeps results loadable).
 MAX_MEMORY_VALUES = 1 << 20
 
@@ -66,6 +53,12 @@ _NO_VERSION = (
 class _Limits:
     max_qubits: int
     max_shots: int
+    max_instructions: int = 1_000_000
+    threads: int = 1
+
+    @property
+    def parse(self) -> qasm3.ParseLimits:
+        return qasm3.ParseLimits(max_qubits=self.max_qubits, max_instructions=self.max_instructions)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,15 +74,9 @@ class _Experiment:
     meas_return: str
 
 
-def init_worker() -> None:
-    """Set up a worker process: Ctrl-C is for the server, which ends its workers itself."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def warm_up() -> int:
     """Import what jobs need, so the first job does not pay for it. Returns the worker pid."""
-    for name in PRELOAD[:5]:
-        # A missing native module is fine: the Qiskit path covers it.
+    for name in _WARM:
         with contextlib.suppress(ImportError):
             __import__(name)
     return os.getpid()
@@ -103,6 +90,8 @@ def run_job(
     seed: int,
     max_qubits: int,
     max_shots: int,
+    max_instructions: int = 1_000_000,
+    threads: int = 1,
 ) -> dict[str, Any]:
     """Run one job's payload; never raises.
 
@@ -113,12 +102,14 @@ def run_job(
         seed: Seed of the job's random generator.
         max_qubits: Largest circuit the QPU accepts.
         max_shots: Largest shot count per circuit.
+        max_instructions: Operations one circuit may expand to (checked before expanding).
+        threads: CPU threads a simulation may use.
 
     Returns:
         The driver-shaped result, or ``{"error": message}``.
     """
     try:
-        limits = _Limits(max_qubits, max_shots)
+        limits = _Limits(max_qubits, max_shots, max_instructions, threads)
         experiments = _experiments(payload, limits)
         rng = np.random.default_rng(seed)
         run = _run_mock if executor_type == "mock" else _run_aer
@@ -272,7 +263,9 @@ def _run_native(
 ) -> list[dict[str, Any]] | None:
     """Run with our parser and statevector; ``None`` when they do not cover the program."""
     try:
-        circuit = qasm3.parse(experiment.text)
+        circuit = qasm3.parse(experiment.text, limits.parse)
+    except qasm3.QasmLimitError as exc:
+        raise ValueError(_limit_message(experiment, exc)) from None
     except qasm3.QasmUnsupportedError:
         return None
     except qasm3.QasmError as exc:
@@ -290,6 +283,7 @@ def _run_native(
         meas_level=experiment.meas_level,
         meas_return=experiment.meas_return,
         rng=rng,
+        max_qubits=limits.max_qubits,
     )
 
 
@@ -318,12 +312,24 @@ def _run_aer(
     return _run_qiskit(experiment, rng, limits, _aer_simulator)
 
 
-def _load_qiskit(experiment: _Experiment) -> Any:
+def _limit_message(experiment: _Experiment, exc: qasm3.QasmError) -> str:
+    return f"Circuit at index {experiment.index} is too large to run: {exc}"
+
+
+def _load_qiskit(experiment: _Experiment, limits: _Limits) -> Any:
+    # Qiskit's loaders and simulators expand loops, broadcasts and gate bodies: count first.
+    try:
+        bounds = qasm3.check_bounds(experiment.text, limits.parse)
+    except qasm3.QasmLimitError as exc:
+        raise ValueError(_limit_message(experiment, exc)) from None
+    except qasm3.QasmSyntaxError as exc:
+        raise _LoadError(f"Failed to parse QASM circuit: {exc}") from None
+    _check_qubits(experiment, bounds.qubits, limits)
     try:
         if experiment.version == 3:
-            from qiskit import qasm3
+            from qiskit import qasm3 as qiskit_qasm3
 
-            return qasm3.loads(experiment.text)
+            return qiskit_qasm3.loads(experiment.text)
         from qiskit import qasm2
 
         # The legacy instructions let qasm2.dumps output (sx, rzz, ...) load as well.
@@ -340,7 +346,7 @@ def _run_qiskit(
 ) -> list[dict[str, Any]]:
     from qiskit import transpile
 
-    circuit = _load_qiskit(experiment)
+    circuit = _load_qiskit(experiment, limits)
     _check_qubits(experiment, circuit.num_qubits, limits)
     parameters = list(circuit.parameters)  # Qiskit's order: sorted by name
     rows = _check_rows(experiment, [p.name for p in parameters])

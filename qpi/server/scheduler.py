@@ -1,47 +1,54 @@
 """The scheduler: picks pending jobs, runs them in simulator processes, stores their results.
 
-Selection follows the real server (reference §5.4) with its bugs fixed:
+Which jobs may run is :mod:`qpi.server.selection`'s answer (the real server's rules, reference
+§5.4). Among them:
 
-1. QPUs that take jobs are the enabled, online ones, in creation order; a job without a
-   (known) ``qpu_target`` goes to the first of them.
-2. While a booking (``time_slots``) is active, the booker's oldest pending job goes first; if
-   they have none but finished a job on a QPU less than ``idle_threshold`` ago, that QPU is
-   held for them.
-3. Otherwise the oldest pending job of any user runs (FIFO by ``created``).
+* **Lanes.** ``workers`` general processes take any job; ``short_workers`` more take only
+  jobs whose estimated work (:func:`qpi.server.limits.estimate`: qubits, operations, shots,
+  rows) is at most ``short_job_work``. A short job therefore never waits behind long ones,
+  and long work runs at a lower CPU priority than the server and the short lane.
+* **Fair share.** The user with the fewest jobs running goes first; ties go to the oldest job.
+* **Memory.** Jobs run together only while their estimated peaks fit in ``memory_limit``.
 
-Jobs run in a :class:`~concurrent.futures.ProcessPoolExecutor` (``forkserver`` context: forking
-a multi-threaded server is unsafe), one job per worker. Submitting wakes the scheduler at
-once. A result is stored only while the job is still ``running``, so a cancelled job stays
-cancelled and is not charged. A crashed worker puts its jobs back to ``pending``; after
-``max_attempts`` crashes the job fails. ``running`` jobs nobody is running (after a crash or
-restart, or set by an admin) go back to ``pending``.
+Every job runs under a time limit (per QPU) and the memory limit: over either, its worker is
+killed and replaced and the job fails with the reason. Cancelling a running job kills its
+worker at once. A result is stored (and charged) only while the job is still ``running``, in
+one transaction with the charge, so a cancelled job stays cancelled and is not charged, and a
+job interrupted by a server crash is charged once, by the run that finishes it. A worker
+that crashes puts its job back to ``pending``; after ``max_attempts`` crashes the job fails.
+``running`` jobs nobody is running (after a crash or restart) go back to ``pending``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-import multiprocessing
+import os
 import secrets
-import sys
 import threading
 import time
-import types
-from collections.abc import Callable, Iterator
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from multiprocessing import Pipe
+from multiprocessing.connection import wait
 from typing import Any
 
-from qpi.server import dates, executors
-from qpi.server.config import SIMULATOR_MAX_QUBITS, ServerConfig
+from qpi.server import dates, limits
+from qpi.server.admission import qpu_qubits
+from qpi.server.config import ServerConfig
+from qpi.server.selection import Candidate, candidates
 from qpi.server.store import Store
+from qpi.server.workers import Worker, resident_bytes
 
 __all__ = ["Scheduler", "job_seed"]
 
 LOGGER = logging.getLogger("qpi.server.scheduler")
+
+#: How much lower the CPU priority of general workers is than the server's (short-lane
+#: workers run at the server's priority, so short jobs and the API come first).
+LONG_NICE = 4
+#: Seconds between memory checks of running jobs.
+MEMORY_POLL = 0.05
 
 
 def job_seed(seed: int | None, sequence: int) -> int:
@@ -57,37 +64,24 @@ def job_seed(seed: int | None, sequence: int) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-@contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """Hide ``__main__`` while the pool starts workers.
+@dataclass
+class _Slot:
+    """A worker process and the lane it serves."""
 
-    A ``forkserver`` worker re-imports the parent's main script unless told otherwise, so a
-    script that starts a server at top level (no ``if __name__ == "__main__":``) would start
-    one more server in every worker. Workers only run :mod:`qpi.server.executors`, which needs
-    nothing from ``__main__``, so they are started with an empty one.
-    """
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
-
-
-def _pool_submit(
-    pool: ProcessPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
-) -> Future:
-    # Submitting is what starts workers (lazily, up to max_workers).
-    with _main_module_hidden():
-        return pool.submit(fn, *args, **kwargs)
+    short_only: bool
+    worker: Worker | None = None
 
 
 @dataclass
 class _Flight:
     job_id: str
+    user_id: str
+    slot: _Slot
     started: float
-    generation: int
+    deadline: float
+    time_limit: float
+    memory: int
+    qpu_name: str
 
 
 class Scheduler:
@@ -95,258 +89,263 @@ class Scheduler:
 
     Args:
         store: The server's database.
-        config: The server's settings (workers, seed, limits).
+        config: The server's settings (workers, lanes, limits, seed).
     """
 
     def __init__(self, store: Store, config: ServerConfig) -> None:
         self.store = store
         self.config = config
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._wake_read, self._wake_write = Pipe(duplex=False)
         self._woken = False
         self._stopping = False
         self._flights: dict[str, _Flight] = {}
-        self._pool: ProcessPoolExecutor | None = None
-        self._generation = 0
-        self._broken_generation = -1
+        self._slots = [_Slot(False) for _ in range(config.workers)]
+        self._slots += [_Slot(True) for _ in range(config.short_workers)]
+        self._estimates: dict[str, limits.Estimate] = {}
         self._thread: threading.Thread | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the scheduler thread (it creates and warms the worker pool)."""
+        """Start the scheduler thread (it starts and warms the worker processes)."""
         self._thread = threading.Thread(target=self._main, name="qpi-scheduler", daemon=True)
         self._thread.start()
 
     def wake(self) -> None:
-        """Ask the scheduler to look for work now (after a submit, a toggle, a result...)."""
-        with self._cond:
+        """Ask the scheduler to look for work now (after a submit, a cancel, a toggle...)."""
+        with self._lock:
+            if self._woken or self._stopping:
+                return
             self._woken = True
-            self._cond.notify()
+            with contextlib.suppress(OSError):
+                self._wake_write.send_bytes(b"")
 
     def stop(self) -> None:
         """Stop dispatching, end the worker processes, put interrupted jobs back to pending."""
-        with self._cond:
+        with self._lock:
             if self._stopping:
                 return
             self._stopping = True
-            self._cond.notify()
+            with contextlib.suppress(OSError):
+                self._wake_write.send_bytes(b"")
         if self._thread is not None:
             self._thread.join()
-        self._close_pool(self._pool)
-        self._pool = None
+        for slot in self._slots:
+            self._retire(slot)
+        self._flights.clear()
         # Jobs the workers were running go back to pending: the next start runs them.
         self.store.execute(
             "UPDATE quantum_jobs SET status = 'pending', updated = ? WHERE status = 'running'",
             (dates.now(),),
         )
+        for conn in (self._wake_read, self._wake_write):
+            conn.close()
 
     def running_jobs(self) -> int:
         """How many jobs are in the workers right now."""
-        with self._cond:
-            return len(self._flights)
+        return len(self._flights)
 
     # -- the loop ------------------------------------------------------------------------------
 
     def _main(self) -> None:
-        while True:
+        if self.config.prewarm:
+            for slot in self._slots:
+                self._worker(slot)
+        while not self._stopping:
             try:
-                if self._pool is None:
-                    self._pool = self._new_pool()
-                if not self._tick():
-                    return
+                self._tick()
             except Exception:  # keep scheduling through a bad moment (disk full, ...)
                 LOGGER.exception("the scheduler hit an unexpected error; retrying")
-                with self._cond:
-                    if self._stopping:
-                        return
-                    self._cond.wait(self.config.poll_interval)
+                time.sleep(min(self.config.poll_interval, 0.5))
 
-    def _tick(self) -> bool:
-        """One round: replace a broken pool, requeue orphans, dispatch, then sleep."""
-        with self._cond:
-            if self._stopping:
-                return False
-            broken = self._broken_generation == self._generation
-            self._woken = False
-        if broken:
-            self._replace_pool()
+    def _tick(self) -> None:
+        """One round: collect answers, enforce limits and cancels, dispatch, then sleep."""
+        self._collect()
+        self._enforce()
         self._requeue_orphans()
-        while self._dispatch_one():
+        while not self._stopping and self._dispatch_one():
             pass
-        with self._cond:
-            if not self._woken and not self._stopping:
-                self._cond.wait(self.config.poll_interval)
-        return True
+        if self.config.prewarm:  # replace killed workers now, so the next job starts warm
+            for slot in self._slots:
+                if slot.worker is None and not self._stopping:
+                    self._worker(slot)
+        self._sleep()
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("forkserver")
-        # The fork server imports these once; every worker forked from it starts warm.
-        context.set_forkserver_preload(list(executors.PRELOAD))
-        pool = ProcessPoolExecutor(
-            max_workers=self.config.workers, mp_context=context, initializer=executors.init_worker
-        )
-        if self.config.prewarm:
-            for _ in range(self.config.workers):
-                _pool_submit(pool, executors.warm_up)
-        return pool
+    def _sleep(self) -> None:
+        waits: list[Any] = [self._wake_read]
+        timeout = self.config.poll_interval
+        now = time.monotonic()
+        for flight in self._flights.values():
+            worker = flight.slot.worker
+            assert worker is not None
+            waits += [worker.conn, worker.process.sentinel]
+            timeout = min(timeout, max(0.0, flight.deadline - now), MEMORY_POLL)
+        wait(waits, timeout)
+        with self._lock:
+            while self._wake_read.poll():
+                self._wake_read.recv_bytes()
+            self._woken = False
 
-    def _replace_pool(self) -> None:
-        # Not under the condition: closing joins the old pool's thread, which runs callbacks.
-        old, self._pool = self._pool, self._new_pool()
-        with self._cond:
-            self._generation += 1
-        self._close_pool(old)
+    def _worker(self, slot: _Slot) -> Worker:
+        """The slot's worker, started if it has none."""
+        if slot.worker is None:
+            slot.worker = Worker(nice=0 if slot.short_only else LONG_NICE)
+        return slot.worker
 
     @staticmethod
-    def _close_pool(pool: ProcessPoolExecutor | None) -> None:
-        if pool is None:
+    def _retire(slot: _Slot) -> None:
+        if slot.worker is not None:
+            slot.worker.kill()
+            slot.worker = None
+
+    # -- answers and limits --------------------------------------------------------------------
+
+    def _collect(self) -> None:
+        for flight in list(self._flights.values()):
+            worker = flight.slot.worker
+            assert worker is not None
+            if worker.conn.poll():
+                try:
+                    result = worker.receive()
+                except (EOFError, OSError):
+                    self._end(flight, crashed=True)
+                    continue
+                self._end(flight)
+                self._store_result(flight, result)
+            elif not worker.alive():
+                self._end(flight, crashed=True)
+
+    def _enforce(self) -> None:
+        if not self._flights:
             return
-        # A simulation may run for long: end the workers instead of waiting for them. The
-        # executor has no public way to do that before Python 3.14.
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
+        now = time.monotonic()
+        statuses = self._statuses(list(self._flights))
+        for flight in list(self._flights.values()):
+            worker = flight.slot.worker
+            assert worker is not None
+            if statuses.get(flight.job_id) != "running":  # cancelled (or reset) meanwhile
+                self._end(flight, kill=True)
+                continue
+            if now >= flight.deadline:
+                self._end(flight, kill=True)
+                self._fail(
+                    flight,
+                    f"The job ran longer than the time limit of {flight.time_limit:g} s of QPU "
+                    f"{flight.qpu_name!r} and was stopped. Split it into smaller jobs (fewer "
+                    "circuits, rows or shots) or use fewer qubits.",
+                )
+                continue
+            used = resident_bytes(worker.pid or 0)
+            if used is not None and used > (self.config.memory_limit or 0):
+                self._end(flight, kill=True)
+                self._fail(
+                    flight,
+                    f"The job used {used >> 20} MiB, over the memory limit of "
+                    f"{(self.config.memory_limit or 0) >> 20} MiB, and was stopped. Use fewer "
+                    "qubits, circuits or rows, or fewer shots at meas_level 1.",
+                )
+
+    def _statuses(self, job_ids: list[str]) -> dict[str, str]:
+        marks = ", ".join("?" for _ in job_ids)
+        rows = self.store.query(
+            f"SELECT id, status FROM quantum_jobs WHERE id IN ({marks})",  # noqa: S608
+            job_ids,
+        )
+        return {row["id"]: row["status"] for row in rows}
+
+    def _end(self, flight: _Flight, *, kill: bool = False, crashed: bool = False) -> None:
+        """The flight is over; a killed or crashed worker is ended (replaced later)."""
+        self._flights.pop(flight.job_id, None)
+        if kill or crashed:
+            self._retire(flight.slot)
+        if crashed:
+            self._crashed(flight)
 
     # -- choosing and dispatching --------------------------------------------------------------
 
-    def _free_slots(self) -> int:
-        with self._cond:
-            return 0 if self._stopping else self.config.workers - len(self._flights)
-
     def _dispatch_one(self) -> bool:
-        if self._free_slots() <= 0:
+        idle = [slot for slot in self._slots if not self._slot_busy(slot)]
+        if not idle:
             return False
-        choice = self._next_job()
-        if choice is None:
-            return False
-        job, qpu = choice
+        found = candidates(self.store, self.config.idle_threshold)
+        self._forget_estimates({c.job["id"] for c in found})
+        running: dict[str, int] = {}
+        for flight in self._flights.values():
+            running[flight.user_id] = running.get(flight.user_id, 0) + 1
+        # Fair share: users with fewer jobs running first; the sort keeps age order within.
+        found.sort(key=lambda c: running.get(c.job["user_id"], 0))
+        reserved = sum(flight.memory for flight in self._flights.values())
+        for candidate in found:
+            cost = self._estimate(candidate.job)
+            slot = self._slot_for(cost, idle)
+            if slot is None:
+                continue
+            if self._flights and reserved + cost.memory > (self.config.memory_limit or 0):
+                continue  # waits until running jobs free memory (alone, it always runs)
+            self._start(candidate, slot, cost)
+            return True
+        return False
+
+    def _slot_busy(self, slot: _Slot) -> bool:
+        return any(flight.slot is slot for flight in self._flights.values())
+
+    def _slot_for(self, cost: limits.Estimate, idle: list[_Slot]) -> _Slot | None:
+        short = cost.work <= self.config.short_job_work
+        lanes = [slot for slot in idle if short or not slot.short_only]
+        # A short job takes a short-lane worker first, leaving general ones for long work.
+        lanes.sort(key=lambda slot: not slot.short_only)
+        return lanes[0] if lanes else None
+
+    def _estimate(self, job: dict[str, Any]) -> limits.Estimate:
+        cost = self._estimates.get(job["id"])
+        if cost is None:
+            cost = self._estimates[job["id"]] = limits.estimate(job["payload"] or {})
+        return cost
+
+    def _forget_estimates(self, keep: set[str]) -> None:
+        if len(self._estimates) > 4 * len(keep) + 64:
+            self._estimates = {k: v for k, v in self._estimates.items() if k in keep}
+
+    def _start(self, candidate: Candidate, slot: _Slot, cost: limits.Estimate) -> None:
+        job, qpu = candidate.job, candidate.qpu
         changed = self.store.execute(
             "UPDATE quantum_jobs SET status = 'running', qpu_target = ?, updated = ? "
             "WHERE id = ? AND status = 'pending'",
             (qpu["id"], dates.now(), job["id"]),
         )
-        return self._submit(job, qpu) if changed else True
-
-    def _submit(self, job: dict[str, Any], qpu: dict[str, Any]) -> bool:
-        assert self._pool is not None
-        flight = _Flight(job["id"], time.monotonic(), self._generation)
-        with self._cond:
-            self._flights[job["id"]] = flight
-        num_qubits = qpu["num_qubits"] or SIMULATOR_MAX_QUBITS
+        if not changed:
+            return
+        worker = self._worker(slot)
+        time_limit = self.config.job_time_limit(qpu["name"])
+        started = time.monotonic()
+        flight = _Flight(
+            job["id"], job["user_id"], slot, started, started + time_limit, time_limit,
+            cost.memory, qpu["name"],
+        )  # fmt: skip
+        self._flights[job["id"]] = flight
+        arguments = {
+            "payload": job["payload"],
+            "executor_type": qpu["executor_type"],
+            "backend_name": qpu["name"],
+            "seed": job_seed(self.config.seed, job["seq"]),
+            "max_qubits": qpu_qubits(qpu, self.config),
+            "max_shots": self.config.max_shots,
+            "max_instructions": self.config.max_instructions,
+            "threads": 1 if slot.short_only else (os.cpu_count() or 1),
+        }
         try:
-            future = _pool_submit(
-                self._pool,
-                executors.run_job,
-                job["payload"],
-                executor_type=qpu["executor_type"],
-                backend_name=qpu["name"],
-                seed=job_seed(self.config.seed, job["seq"]),
-                max_qubits=min(num_qubits, SIMULATOR_MAX_QUBITS),
-                max_shots=self.config.max_shots,
-            )
-        except (BrokenProcessPool, RuntimeError):
-            # The pool broke before the job reached it: not the job's fault, no attempt used.
-            with self._cond:
-                self._flights.pop(job["id"], None)
-                self._broken_generation = flight.generation
+            worker.send(job["id"], arguments)
+        except (OSError, ValueError):  # the worker died before the job reached it
+            self._flights.pop(job["id"], None)
+            self._retire(slot)
             self.store.execute(
                 "UPDATE quantum_jobs SET status = 'pending', updated = ? "
                 "WHERE id = ? AND status = 'running'",
                 (dates.now(), job["id"]),
             )
-            return False
-        future.add_done_callback(lambda done: self._finished(flight, done))
-        return True
-
-    def _routable_qpus(self) -> list[dict[str, Any]]:
-        return self.store.query(
-            "SELECT * FROM qpus WHERE enabled = 1 AND status = 'online' ORDER BY created, rowid"
-        )
-
-    def _next_job(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        qpus = self._routable_qpus()
-        if not qpus:
-            return None
-        by_id = {q["id"]: q for q in qpus}
-        now = datetime.now(UTC)
-        booker = self._active_booker(dates.format_date(now))
-        if booker is not None:
-            job = self._oldest_pending(qpus, by_id, booker=booker)
-            if job is not None:
-                return job
-            held = self._held_qpus(booker, now)
-            by_id = {k: v for k, v in by_id.items() if k not in held}
-        return self._oldest_pending(qpus, by_id)
-
-    def _active_booker(self, stamp: str) -> str | None:
-        return self.store.scalar(
-            "SELECT booked_by FROM time_slots WHERE start_time <= ? AND end_time >= ? "
-            "ORDER BY start_time DESC LIMIT 1",
-            (stamp, stamp),
-        )
-
-    def _held_qpus(self, booker: str, now: datetime) -> set[str]:
-        since = dates.format_date(now - timedelta(seconds=self.config.idle_threshold))
-        rows = self.store.query(
-            "SELECT DISTINCT qpu_target FROM quantum_jobs WHERE user_id = ? AND "
-            "status = 'completed' AND finished_at > ?",
-            (booker, since),
-        )
-        return {row["qpu_target"] for row in rows}
-
-    def _oldest_pending(
-        self,
-        qpus: list[dict[str, Any]],
-        allowed: dict[str, dict[str, Any]],
-        booker: str | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        if not allowed:
-            return None
-        default = qpus[0]["id"]
-        marks = ", ".join("?" for _ in allowed)
-        # A job without a known target goes to the first routable QPU.
-        target = "COALESCE(q.id, ?)"
-        sql = (
-            f"SELECT j.*, {target} AS route FROM quantum_jobs j "  # noqa: S608
-            "LEFT JOIN qpus q ON q.id = j.qpu_target "
-            f"WHERE j.status = 'pending' AND {target} IN ({marks})"
-        )
-        params: list[Any] = [default, default, *allowed]
-        if booker is not None:
-            sql += " AND j.user_id = ?"
-            params.append(booker)
-        sql += " ORDER BY j.created, j.seq LIMIT 1"
-        rows = self.store.query(sql, params)
-        if not rows:
-            return None
-        return rows[0], allowed[rows[0]["route"]]
 
     # -- results -------------------------------------------------------------------------------
-
-    def _finished(self, flight: _Flight, future: Future) -> None:
-        try:
-            with self._cond:
-                if self._stopping:
-                    return
-            try:
-                result = future.result()
-            except BrokenProcessPool:
-                self._crashed(flight)
-                return
-            except CancelledError:
-                return
-            except Exception as exc:  # e.g. a payload that cannot cross the process boundary
-                result = {"error": f"{type(exc).__name__}: {exc}"}
-            self._store_result(flight, result)
-        except Exception:
-            LOGGER.exception("could not store the result of job %s", flight.job_id)
-        finally:
-            # The flight ends only after the result is stored, so the orphan check never
-            # mistakes a finishing job for an abandoned one.
-            with self._cond:
-                self._flights.pop(flight.job_id, None)
-                self._woken = True
-                self._cond.notify()
 
     def _store_result(self, flight: _Flight, result: dict[str, Any]) -> None:
         duration = max(0.0, time.monotonic() - flight.started)
@@ -372,11 +371,13 @@ class Scheduler:
                 (duration, stamp, job["user_id"]),
             )
 
+    def _fail(self, flight: _Flight, message: str) -> None:
+        """Fail a job the scheduler stopped; the time it used is charged like any run's."""
+        self._store_result(flight, {"error": message})
+
     def _crashed(self, flight: _Flight) -> None:
-        with self._cond:
-            if self._stopping:
-                return
-            self._broken_generation = max(self._broken_generation, flight.generation)
+        if self._stopping:
+            return
         stamp = dates.now()
         with self.store.transaction():
             job = self.store.get("quantum_jobs", flight.job_id)
@@ -396,11 +397,9 @@ class Scheduler:
             )
 
     def _requeue_orphans(self) -> None:
-        with self._cond:
-            flying = set(self._flights)
         running = self.store.query("SELECT id FROM quantum_jobs WHERE status = 'running'")
         for row in running:
-            if row["id"] not in flying:
+            if row["id"] not in self._flights:
                 self.store.execute(
                     "UPDATE quantum_jobs SET status = 'pending', updated = ? "
                     "WHERE id = ? AND status = 'running'",

@@ -32,19 +32,17 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from qpi.circuit import Circuit, Expr, ParamValue
+from qpi.server import limits
 
 __all__ = [
     "IQ_CENTRES",
     "IQ_NOISE",
-    "MAX_QUBITS",
     "iq_memory",
     "run_circuit",
     "statevector",
     "unitary",
 ]
 
-#: Largest circuit the mock QPU simulates.
-MAX_QUBITS: int = 24
 #: Synthetic IQ points of a 0 and a 1 at meas_level 1 (the real driver's values).
 IQ_CENTRES: tuple[tuple[float, float], tuple[float, float]] = ((0.1, 0.05), (0.9, 0.85))
 #: Standard deviation of the Gaussian noise on I and on Q.
@@ -596,11 +594,12 @@ def run_circuit(
     meas_level: int = 2,
     meas_return: str = "single",
     rng: np.random.Generator,
+    max_qubits: int | None = None,
 ) -> list[dict]:
     """Simulate a circuit exactly and sample ``shots`` shots per parameter row.
 
     Args:
-        circuit: The circuit (at most :data:`MAX_QUBITS` qubits).
+        circuit: The circuit.
         rows: Parameter rows, bound positionally to ``circuit.input_names()`` (the sorted
             input names for a circuit from :func:`qpi.qasm3.parse`). One experiment per row;
             ``None`` or empty gives one experiment. Like the QPU driver, a circuit without
@@ -609,6 +608,8 @@ def run_circuit(
         meas_level: ``2`` for counts, ``1`` for synthetic IQ points.
         meas_return: For meas_level 1: ``"single"`` (every shot) or ``"avg"`` (the mean).
         rng: The source of randomness; the same seed gives the same results.
+        max_qubits: The widest circuit to simulate; ``None``: what half this machine's memory
+            holds ([`max_qubits`][qpi.server.limits.max_qubits]).
 
     Returns:
         One entry per experiment, as the QPU driver shapes them: ``{"counts": {bits: n},
@@ -623,10 +624,7 @@ def run_circuit(
     """
     _check_options(shots, meas_level, meas_return)
     circuit.validate()
-    if circuit.num_qubits > MAX_QUBITS:
-        raise ValueError(
-            f"circuit uses {circuit.num_qubits} qubits; the mock QPU simulates at most {MAX_QUBITS}"
-        )
+    _check_width(circuit, max_qubits)
     names = circuit.input_names()
     values = _row_values(names, rows)
     if circuit.num_clbits == 0:
@@ -636,6 +634,15 @@ def run_circuit(
     if meas_level == 2:
         return _counts_entries(outcomes, len(values), shots)
     return _memory_entries(outcomes, len(values), shots, meas_return, rng)
+
+
+def _check_width(circuit: Circuit, max_qubits: int | None) -> None:
+    if max_qubits is None:
+        max_qubits = limits.max_qubits(int(limits.machine_memory() * limits.MEMORY_FRACTION))
+    if circuit.num_qubits > max_qubits:
+        raise ValueError(
+            f"circuit uses {circuit.num_qubits} qubits; this simulator runs at most {max_qubits}"
+        )
 
 
 def _check_options(shots: int, meas_level: int, meas_return: str) -> None:
@@ -771,7 +778,7 @@ def statevector(circuit: Circuit, row: Sequence[float] | None = None) -> np.ndar
     """The final state of a circuit without measurements or resets, from ``|0...0>``.
 
     Args:
-        circuit: The circuit (at most :data:`MAX_QUBITS` qubits).
+        circuit: The circuit (as wide as half this machine's memory holds).
         row: Values of ``circuit.input_names()``, in that order, if it has inputs.
 
     Returns:
@@ -808,8 +815,7 @@ def _evolve_unitary(
     circuit: Circuit, row: Sequence[float] | None, states: np.ndarray
 ) -> np.ndarray:
     circuit.validate()
-    if circuit.num_qubits > MAX_QUBITS:
-        raise ValueError(f"circuit uses {circuit.num_qubits} qubits; at most {MAX_QUBITS}")
+    _check_width(circuit, None)
     if any(inst.name in ("measure", "reset") for inst in circuit.instructions):
         raise ValueError("the circuit measures or resets; sample it with run_circuit instead")
     names = circuit.input_names()

@@ -24,7 +24,11 @@ RX_RZ = (
     "bit[1] c;\nqubit[1] q;\nrx(theta) q[0];\nrz(phi) q[0];\nc[0] = measure q[0];\n"
 )
 # More qubits than the simulator QPUs have: the job fails on the server.
-TOO_WIDE = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[30] c;\nqubit[30] q;\nc = measure q;\n'
+#: Accepted at submission, failed by the simulator (the gate is defined nowhere).
+FAILS_ON_THE_QPU = (
+    'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[1] c;\nqubit[1] q;\nnotagate q[0];\n'
+    "c[0] = measure q[0];\n"
+)
 
 _USER_ENV = (
     *("QPI_URL", "QPI_API_TOKEN", "QPI_PROFILE", "QPI_CACHE_MODE", "QPI_DEBUG"),

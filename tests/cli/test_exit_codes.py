@@ -26,7 +26,7 @@ from qpi.errors import (
     ValidationError,
 )
 
-from .conftest import TOO_WIDE, one_error_line
+from .conftest import FAILS_ON_THE_QPU, one_error_line
 
 
 @pytest.mark.parametrize(
@@ -78,11 +78,11 @@ def test_unknown_qpu_is_3(qpi, auth, bell_file) -> None:
 
 
 def test_failed_job_is_1(qpi, auth, tmp_path) -> None:
-    program = tmp_path / "wide.qasm"
-    program.write_text(TOO_WIDE)
+    program = tmp_path / "broken.qasm"
+    program.write_text(FAILS_ON_THE_QPU)
     result = qpi("run", str(program), "--shots", "10", *auth)
     assert result.exit_code == ExitCode.JOB_FAILED
-    assert "at most 24" in one_error_line(result)
+    assert "notagate" in one_error_line(result)
 
 
 def test_cancelled_job_is_7_and_timeout_is_6(qpi, auth, bell_file, parked_qpu) -> None:

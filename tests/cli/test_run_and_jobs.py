@@ -10,7 +10,7 @@ import pytest
 
 from qpi.cli.run import input_names, parse_rows
 
-from .conftest import BELL, RX_RZ, TOO_WIDE
+from .conftest import BELL, FAILS_ON_THE_QPU, RX_RZ
 
 
 def test_run_prints_counts_as_bars_then_comes_from_the_cache(qpi, auth, bell_file) -> None:
@@ -175,14 +175,14 @@ def test_options_work_before_and_after_the_command(qpi, server) -> None:
 
 
 def test_a_failed_job_shows_the_drivers_message(qpi, auth, tmp_path) -> None:
-    program = tmp_path / "wide.qasm"
-    program.write_text(TOO_WIDE)
+    program = tmp_path / "broken.qasm"
+    program.write_text(FAILS_ON_THE_QPU)
     job_id = qpi("run", str(program), "-s", "10", "--no-wait", *auth).stdout.strip()
     assert qpi("jobs", "wait", job_id, *auth).exit_code == 1
     shown = qpi("jobs", "show", job_id, *auth)
     assert shown.exit_code == 0  # showing a failed job is not a failure
     assert f"job {job_id}  failed" in shown.stdout
-    assert "error     Circuit at index 0 uses 30 qubits" in shown.stdout
+    assert "error     Failed to parse QASM circuit" in shown.stdout
     data = json.loads(qpi("jobs", "show", job_id, "--json", *auth).stdout)
-    assert data["status"] == "failed" and "at most 24" in data["error"]
+    assert data["status"] == "failed" and "notagate" in data["error"]
     assert data["experiments"] == []

@@ -248,15 +248,6 @@ def test_qiskit_aer_qpu_runs_jobs(user, qpus):
         ([{"circuit": BELL}, {"circuit": ""}], "Circuit at index 1 has an empty circuit string."),
         ([{"circuit": RX, "parameter_values": [[1.0, 2.0]]}], "has 2 values but the circuit has 1"),
         ([{"circuit": RX}], "has parameters (theta) but no parameter_values"),
-        (
-            [
-                {
-                    "circuit": 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[30] q;\nbit[1] c;\n'
-                    "c[0] = measure q[0];\n"
-                }
-            ],
-            "uses 30 qubits",
-        ),
     ],
 )
 def test_bad_circuits_fail_the_job_with_a_message(user, mock_id, circuits, message):

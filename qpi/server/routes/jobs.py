@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qpi.payload import SUBMISSION_MARK
 from qpi.server import dates
+from qpi.server.admission import admit
 from qpi.server.auth import Identity
 from qpi.server.bodies import openapi_body, parse_body
 from qpi.server.context import ServerContext
@@ -110,6 +111,7 @@ def submit_job(
     if request.qpu_target:
         _check_target(ctx, request.qpu_target)
     payload = stored_payload(request)
+    admit(ctx.store, ctx.config, payload)
     tag = _SUBMISSION_TAG.search(request.circuits[0].circuit)
     submission = tag.group(1) if tag else ""
     stamp = dates.now()
@@ -201,4 +203,5 @@ def cancel_job(
     )
     if not changed:
         raise ErrorResponse(404, "Job not found, maybe it was already completed or cancelled?")
+    ctx.scheduler.wake()  # a running job's worker is stopped at once
     return json_response({"status": "cancelled"})

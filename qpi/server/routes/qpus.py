@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qpi.server import dates
 from qpi.server.bodies import openapi_body, parse_body
-from qpi.server.config import EXECUTOR_TYPES, SIMULATOR_MAX_QUBITS
+from qpi.server.config import EXECUTOR_TYPES
 from qpi.server.context import ServerContext
 from qpi.server.deps import Admin, Body, Ctx
 from qpi.server.errors import INVALID_BODY, ErrorResponse, field_error, json_response
@@ -130,7 +130,7 @@ def create_qpu(
             "id": new_id(),
             "name": request.name,
             "status": "offline",
-            "num_qubits": request.num_qubits or SIMULATOR_MAX_QUBITS,
+            "num_qubits": request.num_qubits or ctx.config.max_qubits,
             "enabled": request.enabled,
             "executor_type": _executor(request.executor_type, "mock"),
             "access_token_hash": hash_token(access_token),
