@@ -52,8 +52,9 @@ class QPIBackend(BackendV2):
         client: An authenticated :class:`qpi.QPIClient`.
         name: A QPU name (e.g. ``"mock"``) or record id.
         **kwargs: Option defaults (``shots``, ``meas_level``, ``meas_return``, ``memory``,
-            ``parameter_values``), and ``num_qubits`` for a QPU whose record does not say how
-            many qubits it has.
+            ``parameter_values``); ``num_qubits`` for a QPU whose record does not say how
+            many qubits it has; ``control_flow`` (``True``/``False``) to say whether the QPU
+            runs feed-forward (default: QPUs named ``qiskit_aer`` do, see ``qpi_qiskit.target``).
 
     Raises:
         NotFoundError: If no QPU has that name or id.
