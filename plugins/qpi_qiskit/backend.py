@@ -265,7 +265,7 @@ class QPIBackend(BackendV2):
 
         Raises:
             ValidationError: If the circuit has more qubits than the QPU, or uses classical
-                control flow the QPU's [`target`][qpi_qiskit.QPIBackend.target] lacks.
+                control flow the QPU's ``target`` lacks.
         """
         if not isinstance(circuit, QuantumCircuit):
             raise errors.ValidationError(
