@@ -51,11 +51,16 @@ def admit(store: Store, config: ServerConfig, payload: Mapping[str, Any]) -> Non
             check_bounds(item["circuit"], limits)
         except QasmLimitError as exc:
             name = (qpu or {}).get("name", "the default QPU")
+            why = (
+                f" (what the simulators' memory limit of "
+                f"{(config.memory_limit or 0) / 2**30:.1f} GiB holds)"
+                if qubits == config.max_qubits
+                else ""
+            )
             message = (
-                f"Circuit at index {index} is too large for QPU {name!r}: {exc}. This server "
-                f"runs at most {qubits} qubits (what its simulators' memory limit of "
-                f"{(config.memory_limit or 0) / 2**30:.1f} GiB holds) and "
-                f"{config.max_instructions} operations per circuit."
+                f"Circuit at index {index} is too large for QPU {name!r}: {exc}. It runs at "
+                f"most {qubits} qubits{why} and {config.max_instructions} operations per "
+                "circuit."
             )
             raise ErrorResponse(
                 400, message, {"circuits": field_error("validation_too_large", message)}

@@ -62,7 +62,10 @@ def test_create_connect_run_toggle(admin, user, anon):
     )
     # Too big for this QPU's 3 qubits.
     ghz4 = BELL.replace("[2]", "[4]")
-    assert "uses 4 qubits" in user.run(ghz4, qpu_target=created["id"])["results"]["error"]
+    too_big = user.post(
+        "/api/jobs", json={"circuits": [{"circuit": ghz4}], "qpu_target": created["id"]}
+    )
+    assert "declares 4 qubits; the limit is 3" in error(too_big, 400)["message"]
 
     off = admin.post("/api/op/qpu/toggle", json={"id": created["id"]})  # missing enabled = false
     assert off.status_code == 200
