@@ -48,6 +48,8 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("serialisation", "bench_qiskit_dumps", "5b. Serialisation: the Qiskit plugin's path"),
     ("throughput", "bench_throughput", "6. Orchestrator throughput"),
     ("server", "bench_server", "LocalServer start, stop and raw HTTP latency"),
+    ("engines", "bench_engines", "Simulation engines against Aer directly (CPU time)"),
+    ("scheduling", "bench_scheduling", "A short job behind long ones"),
 )
 #: Other spellings accepted by ``--only``.
 ALIASES = {"serialization": "serialisation", "qasm3": "bench_qasm3"}

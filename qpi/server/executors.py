@@ -21,13 +21,14 @@ import contextlib
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from qpi import qasm3
-from qpi.server import statevector
+from qpi.circuit import Circuit
+from qpi.server import aer_engine, statevector
 from qpi.server.statevector import iq_memory
 
 __all__ = [
@@ -112,10 +113,8 @@ def run_job(
         limits = _Limits(max_qubits, max_shots, max_instructions, threads)
         experiments = _experiments(payload, limits)
         rng = np.random.default_rng(seed)
-        run = _run_mock if executor_type == "mock" else _run_aer
-        entries: list[dict[str, Any]] = []
-        for experiment in experiments:
-            entries.extend(run(experiment, rng, limits))
+        run = _run_mock_job if executor_type == "mock" else _run_aer_job
+        entries = run(experiments, rng, limits)
     except ValueError as exc:
         return {"error": str(exc)}
     except MemoryError:
@@ -228,54 +227,52 @@ def _check_memory(experiment: _Experiment, num_clbits: int, rows: int) -> None:
         )
 
 
-# -- mock: our parser and statevector, Qiskit's BasicSimulator for the rest --------------------
+# -- mock: our parser and statevector, Aer for wide circuits and the rest of the language -----
+
+#: From this many qubits, a circuit whose measurements are all terminal runs on Aer: our
+#: kernel wins by simulating many rows at once, which narrow states allow; Aer's fused gates
+#: win on wide states (see ``benchmarks/bench_engines.py``).
+AER_FROM_QUBITS = 14
+
+
+def _run_mock_job(
+    experiments: list[_Experiment], rng: np.random.Generator, limits: _Limits
+) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for experiment in experiments:
+        entries.extend(_run_mock(experiment, rng, limits))
+    return entries
 
 
 def _run_mock(
     experiment: _Experiment, rng: np.random.Generator, limits: _Limits
 ) -> list[dict[str, Any]]:
     if experiment.version != 3:
-        return _run_qiskit(experiment, rng, limits, _basic_simulator)
-    try:
-        entries = _run_native(experiment, rng, limits)
-    except _NativeSyntaxError as exc:
-        # Our parser is the stricter one: let Qiskit have a go before failing the job, and
-        # report our message (it has the line and column) if Qiskit refuses it too.
-        try:
-            return _run_qiskit(experiment, rng, limits, _basic_simulator)
-        except _LoadError:
-            raise ValueError(f"Failed to parse QASM circuit: {exc}") from None
-    if entries is not None:
-        return entries
-    return _run_qiskit(experiment, rng, limits, _basic_simulator)
-
-
-class _NativeSyntaxError(Exception):
-    """Our parser found the program malformed."""
-
-
-class _LoadError(ValueError):
-    """Qiskit could not load the program (the message is the job's error)."""
-
-
-def _run_native(
-    experiment: _Experiment, rng: np.random.Generator, limits: _Limits
-) -> list[dict[str, Any]] | None:
-    """Run with our parser and statevector; ``None`` when they do not cover the program."""
+        return _run_on_aer([_load(experiment, limits)], rng, limits)
     try:
         circuit = qasm3.parse(experiment.text, limits.parse)
     except qasm3.QasmLimitError as exc:
         raise ValueError(_limit_message(experiment, exc)) from None
     except qasm3.QasmUnsupportedError:
-        return None
+        return _run_on_aer([_load(experiment, limits)], rng, limits)
     except qasm3.QasmError as exc:
-        raise _NativeSyntaxError(str(exc)) from None
+        # Our parser is the stricter one: let Qiskit have a go before failing the job, and
+        # report our message (it has the line and column) if Qiskit refuses it too.
+        try:
+            loaded = _load(experiment, limits)
+        except _LoadError:
+            raise ValueError(f"Failed to parse QASM circuit: {exc}") from None
+        return _run_on_aer([loaded], rng, limits)
     _check_qubits(experiment, circuit.num_qubits, limits)
     names = sorted(circuit.input_names())
     rows = _check_rows(experiment, names)
     _check_memory(experiment, circuit.num_clbits, len(rows))
     # Rows are in sorted-name order (the driver's order), so the circuit is told so.
     circuit = dataclasses.replace(circuit, parameters=names)
+    if circuit.num_qubits >= AER_FROM_QUBITS and _terminal_only(circuit):
+        qiskit_circuit, parameters = aer_engine.from_circuit(circuit)
+        loaded = _Loaded(experiment, aer_engine.Experiment(qiskit_circuit, rows, parameters))
+        return _run_on_aer([loaded], rng, limits)
     return statevector.run_circuit(
         circuit,
         rows,
@@ -287,33 +284,80 @@ def _run_native(
     )
 
 
-# -- Qiskit ------------------------------------------------------------------------------------
+def _terminal_only(circuit: Circuit) -> bool:
+    """Whether every measurement is terminal (nothing touches its qubit later, no reset).
+
+    Then Aer samples every shot from one final state, exactly; otherwise it would simulate
+    shot by shot, where our kernel's branching is far cheaper.
+    """
+    measured: set[int] = set()
+    for inst in circuit.instructions:
+        if inst.name == "reset":
+            return False
+        if inst.name == "measure":
+            measured.add(inst.qubits[0])
+        elif inst.name != "barrier" and measured.intersection(inst.qubits):
+            return False
+    return True
 
 
-def _basic_simulator(seed: int) -> Any:
-    from qiskit.providers.basic_provider import BasicSimulator
-
-    return BasicSimulator()
+# -- Qiskit's loaders and Aer ------------------------------------------------------------------
 
 
-def _aer_simulator(seed: int) -> Any:
-    try:
-        from qiskit_aer import AerSimulator
-    except ImportError:
-        raise ValueError(
-            "The qiskit_aer QPU needs the qiskit-aer package: pip install 'qpi-sdk[server]'."
-        ) from None
-    return AerSimulator(seed_simulator=seed)
+class _LoadError(ValueError):
+    """Qiskit could not load the program (the message is the job's error)."""
 
 
-def _run_aer(
-    experiment: _Experiment, rng: np.random.Generator, limits: _Limits
-) -> list[dict[str, Any]]:
-    return _run_qiskit(experiment, rng, limits, _aer_simulator)
+@dataclasses.dataclass
+class _Loaded:
+    """An experiment of the payload, loaded and checked, ready for Aer."""
+
+    source: _Experiment
+    aer: aer_engine.Experiment
 
 
 def _limit_message(experiment: _Experiment, exc: qasm3.QasmError) -> str:
     return f"Circuit at index {experiment.index} is too large to run: {exc}"
+
+
+def _run_aer_job(
+    experiments: list[_Experiment], rng: np.random.Generator, limits: _Limits
+) -> list[dict[str, Any]]:
+    """The ``qiskit_aer`` QPU: every circuit loaded once, the whole job in one Aer call."""
+    return _run_on_aer([_load(experiment, limits) for experiment in experiments], rng, limits)
+
+
+def _load(experiment: _Experiment, limits: _Limits) -> _Loaded:
+    """Parse a circuit once, with our parser when it covers the program.
+
+    Our parser's circuit becomes Qiskit's form directly (fast); anything else goes through
+    Qiskit's loaders (the whole language, control flow included).
+    """
+    native = _parse_native(experiment, limits) if experiment.version == 3 else None
+    if native is not None:
+        names = sorted(native.input_names())
+        rows = _check_rows(experiment, names)
+        _check_memory(experiment, native.num_clbits, len(rows))
+        circuit, parameters = aer_engine.from_circuit(dataclasses.replace(native, parameters=names))
+        return _Loaded(experiment, aer_engine.Experiment(circuit, rows, parameters))
+    circuit = _load_qiskit(experiment, limits)
+    _check_qubits(experiment, circuit.num_qubits, limits)
+    parameters = list(circuit.parameters)  # Qiskit's order: sorted by name
+    rows = _check_rows(experiment, [p.name for p in parameters])
+    _check_memory(experiment, circuit.num_clbits, len(rows))
+    return _Loaded(experiment, aer_engine.Experiment(circuit, rows, parameters))
+
+
+def _parse_native(experiment: _Experiment, limits: _Limits) -> Circuit | None:
+    """Our parser's circuit, checked; ``None`` when Qiskit's loaders should read it."""
+    try:
+        circuit = qasm3.parse(experiment.text, limits.parse)
+    except qasm3.QasmLimitError as exc:
+        raise ValueError(_limit_message(experiment, exc)) from None
+    except qasm3.QasmError:
+        return None  # outside our subset, or Qiskit's loader words the error
+    _check_qubits(experiment, circuit.num_qubits, limits)
+    return circuit
 
 
 def _load_qiskit(experiment: _Experiment, limits: _Limits) -> Any:
@@ -338,46 +382,48 @@ def _load_qiskit(experiment: _Experiment, limits: _Limits) -> Any:
         raise _LoadError(f"Failed to parse QASM circuit: {exc}") from None
 
 
-def _run_qiskit(
-    experiment: _Experiment,
-    rng: np.random.Generator,
-    limits: _Limits,
-    make_backend: Callable[[int], Any],
+def _run_on_aer(
+    loaded: list[_Loaded], rng: np.random.Generator, limits: _Limits
 ) -> list[dict[str, Any]]:
-    from qiskit import transpile
+    """Run loaded experiments on Aer, one call per distinct shot count (usually one)."""
+    first = loaded[0].source
+    memory = first.meas_level == 1
+    aer_engine.prepare([item.aer for item in loaded], threads=limits.threads)
+    by_shots: dict[int, list[int]] = {}
+    for position, item in enumerate(loaded):
+        by_shots.setdefault(item.source.shots, []).append(position)
+    entries: list[list[dict[str, Any]]] = [[] for _ in loaded]
+    for shots, positions in by_shots.items():
+        outcomes = iter(
+            aer_engine.run(
+                [loaded[k].aer for k in positions],
+                shots,
+                memory=memory,
+                seed=int(rng.integers(2**31)),
+                threads=limits.threads,
+            )
+        )
+        for k in positions:
+            item = loaded[k]
+            entries[k] = [
+                _entry(item.source, next(outcomes), item.aer.circuit.num_clbits, rng)
+                for _ in range(item.aer.experiments)
+            ]
+    return [entry for group in entries for entry in group]
 
-    circuit = _load_qiskit(experiment, limits)
-    _check_qubits(experiment, circuit.num_qubits, limits)
-    parameters = list(circuit.parameters)  # Qiskit's order: sorted by name
-    rows = _check_rows(experiment, [p.name for p in parameters])
-    _check_memory(experiment, circuit.num_clbits, len(rows))
-    entries = []
-    for row in rows:
-        bound = circuit.assign_parameters(row) if parameters else circuit
-        seed = int(rng.integers(2**31))
-        backend = make_backend(seed)
-        compiled = transpile(bound, backend, optimization_level=0, seed_transpiler=seed)
-        result = backend.run(
-            compiled,
-            shots=experiment.shots,
-            seed_simulator=seed,
-            memory=experiment.meas_level == 1,
-        ).result()
-        entries.append(_qiskit_entry(experiment, result, circuit.num_clbits, rng))
-    return entries
 
-
-def _qiskit_entry(
-    experiment: _Experiment, result: Any, num_clbits: int, rng: np.random.Generator
+def _entry(
+    experiment: _Experiment, outcome: Any, num_clbits: int, rng: np.random.Generator
 ) -> dict[str, Any]:
+    """One experiment's result in the driver's shape, from Aer's counts or memory."""
     if num_clbits == 0:
         return {"counts": {}, "shots": experiment.shots}
     if experiment.meas_level == 2:
         counts: dict[str, int] = {}
-        for key, value in result.get_counts(0).items():
+        for key, value in outcome.items():
             flat = key.replace(" ", "")  # registers flattened, clbit 0 stays rightmost
             counts[flat] = counts.get(flat, 0) + int(value)
-        return {"counts": counts, "shots": experiment.shots}
-    shots = [key.replace(" ", "") for key in result.get_memory(0)]
+        return {"counts": dict(sorted(counts.items())), "shots": experiment.shots}
+    shots = [key.replace(" ", "") for key in outcome]
     bits = np.array([[int(s[-1 - i]) for i in range(num_clbits)] for s in shots], dtype=np.intp)
     return {"memory": iq_memory(bits, experiment.meas_return, rng), "shots": experiment.shots}
