@@ -101,3 +101,24 @@ def test_a_quick_run_produces_rows_of_the_agreed_shape(tmp_path, capsys):
     targeted = [r for e in report["benchmarks"] for r in e["rows"] if "target" in r]
     assert targeted and all(isinstance(r["passed"], bool) for r in targeted)
     assert "Summary" in capsys.readouterr().out
+
+
+def test_the_engines_benchmark_compares_the_same_circuits():
+    # Its OpenQASM text (what our QPUs run) and its Qiskit circuit (what Aer runs directly)
+    # must be one circuit, or the comparison means nothing.
+    from qiskit.quantum_info import Operator
+
+    from benchmarks import bench_engines
+    from qpi import qasm3
+    from qpi.server import aer_engine
+
+    for text, qc in (bench_engines.layered(3, 2), bench_engines.small(7)):
+        ours, _ = aer_engine.from_circuit(qasm3.parse(text))
+        assert Operator(ours.remove_final_measurements(inplace=False)).equiv(
+            Operator(qc.remove_final_measurements(inplace=False))
+        )
+    text, qc = bench_engines.ansatz(3)
+    ours, (theta,) = aer_engine.from_circuit(qasm3.parse(text))
+    bound = ours.assign_parameters({theta: 0.3}).remove_final_measurements(inplace=False)
+    theirs = qc.assign_parameters([0.3]).remove_final_measurements(inplace=False)
+    assert Operator(bound).equiv(Operator(theirs))

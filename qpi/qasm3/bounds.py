@@ -36,11 +36,13 @@ class Bounds(NamedTuple):
         operations: An upper estimate of the operations it runs (while loops counted once).
         qubits: Qubits its registers declare.
         clbits: Classical bits its registers declare.
+        while_loops: ``while`` loops in it: each may run any number of times.
     """
 
     operations: int
     qubits: int
     clbits: int
+    while_loops: int = 0
 
 
 def check_bounds(text: str, limits: ParseLimits = DEFAULT_LIMITS) -> Bounds:
@@ -80,6 +82,7 @@ class _Scanner:
         self.constants: dict[str, int] = {}
         self.gates: dict[str, tuple[int, int]] = {}  # name: (operations, definition depth)
         self.calls: list[set[str]] = []  # callees of the definitions being read
+        self.while_loops = 0
 
     # -- errors ----------------------------------------------------------------------------
 
@@ -102,7 +105,7 @@ class _Scanner:
                 f"gate bodies counted); the limit is {self.limits.max_instructions}",
                 0,
             )
-        return Bounds(total, self.qubits, self.clbits)
+        return Bounds(total, self.qubits, self.clbits, self.while_loops)
 
     def block(self, end: str) -> int:
         total = 0
@@ -158,6 +161,7 @@ class _Scanner:
         return self.simple()
 
     def branches(self) -> int:
+        self.while_loops += self.texts[self.i] == "while"
         self.i += 1
         if self.kinds[self.i] == "(":
             self.skip_group()

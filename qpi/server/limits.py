@@ -99,8 +99,10 @@ def estimate(payload: Mapping[str, Any]) -> Estimate:
         try:
             bounds = check_bounds(text, _UNLIMITED)
             qubits, operations = min(bounds.qubits, 64), bounds.operations
+            if bounds.while_loops:  # may run for ever: never short work
+                operations = float("inf")
         except QasmError:
-            qubits, operations = 30, text.count(";") + 1  # unknown: not short work
+            qubits, operations = 30, float(text.count(";") + 1)  # unknown: not short work
         rows = item.get("parameter_values") or [None]
         shots = item.get("shots") or job_shots
         widest = max(widest, qubits)
