@@ -112,7 +112,12 @@ class _Scanner:
         while self.kinds[self.i] != end:
             if self.kinds[self.i] == _END:
                 raise self.syntax("a block is never closed with '}'", self.i)
+            if self.kinds[self.i] == "}":
+                raise self.syntax("'}' closes no block", self.i)
+            before = self.i
             total += self.statement()
+            if self.i == before:  # a token no statement starts with: never loop on it
+                raise self.syntax(f"unexpected {self.texts[before]!r}", before)
         self.i += 1
         return total
 
