@@ -23,7 +23,7 @@ from qpi.client import QPIClient
 from qpi.errors import ValidationError
 from qpi.hooks import TranslatedCircuit
 from qpi.job import Job
-from qpi.payload import JobPayload
+from qpi.payload import assemble
 from qpi_cirq.convert import to_circuit
 from qpi_cirq.results import results_from_job, to_results
 from qpi_cirq.sweeps import to_resolvers, wire_entry
@@ -230,7 +230,7 @@ class QPISampler(cirq.Sampler):
             NotFoundError: If the job does not exist or is not yours.
             ValidationError: If a circuit of the job was not written by this plugin.
         """
-        result = Job.from_id(self._client, job_id).result(self.timeout)
+        result = Job.from_id(self._client.runner, job_id).result(self.timeout)
         return results_from_job(result, self.seed)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -254,8 +254,8 @@ class QPISampler(cirq.Sampler):
         sent = [entry for entry in entries if entry is not None]
         if not sent:
             return [[] for _ in entries]
-        payload = JobPayload(
-            circuits=tuple(entry.payload for entry in sent),
+        payload = assemble(
+            sent,
             shots=shots,
             qpu_target=self._client.resolve_qpu(self.backend),
         )

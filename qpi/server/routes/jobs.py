@@ -182,9 +182,19 @@ def get_job(
     job_id: str,
     identity: Caller,
     ctx: Ctx,
+    fields: str | None = None,
 ) -> Response:
-    """One of the caller's jobs, with its real results once it has them."""
-    return json_response(job_json(_own_job(ctx, identity, job_id)))
+    """One of the caller's jobs, with its real results once it has them.
+
+    ``?fields=id,status`` answers only those top-level fields (PocketBase's picker), so a
+    client polling for completion does not download the results on every poll.
+    """
+    record = job_json(_own_job(ctx, identity, job_id))
+    if fields:
+        wanted = {name.strip() for name in fields.split(",")[:64]}
+        if "*" not in wanted:
+            record = {key: value for key, value in record.items() if key in wanted}
+    return json_response(record)
 
 
 @router.post("/api/jobs/{job_id}/cancel")
