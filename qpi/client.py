@@ -83,6 +83,13 @@ class QPIClient(
             (default: an [`HTTPTransport`][qpi.transport.HTTPTransport]). Replay mode always
             uses a [`ReplayTransport`][qpi.transport.ReplayTransport], which refuses the network.
 
+    Attributes:
+        runner: The [`Runner`][qpi.jobs.Runner] every submission goes through (cache
+            decision, split, submit, wait, store).
+        cache: The [`Store`][qpi.cache.Store] in use, or ``None``.
+        cache_mode: The [`CacheMode`][qpi.jobs.CacheMode].
+        plugins: The plugin manager (installed plugins, called through hooks).
+
     Example:
         ```python
         client = QPIClient("http://localhost:8090", api_token="qpi_...")

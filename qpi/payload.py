@@ -13,6 +13,7 @@ import json
 import math
 import numbers
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +32,7 @@ __all__ = [
     "canonical_json",
     "fingerprint_json",
     "mark_submission",
+    "new_nonce",
     "strip_submission_mark",
 ]
 
@@ -457,6 +459,11 @@ def mark_submission(body: dict[str, Any], nonce: str) -> dict[str, Any]:
     # newline of its own.
     circuits[0]["circuit"] = f"{text}\n{SUBMISSION_MARK}{nonce}\n"
     return {**body, "circuits": circuits}
+
+
+def new_nonce() -> str:
+    """A fresh submission tag (see [`mark_submission`][qpi.payload.mark_submission])."""
+    return uuid.uuid4().hex
 
 
 def strip_submission_mark(text: Any) -> Any:

@@ -1,6 +1,6 @@
 """The request surface every endpoint group uses, declared once.
 
-Each endpoint group derives from [`ClientBase`][qpi._api.base.ClientBase] and reaches the
+Each endpoint group derives from ``ClientBase`` and reaches the
 network only through the request helpers below, which go through the client's
 [`Transport`][qpi.transport.Transport]. The groups are thin: dicts in, dicts out; no cache,
 no hooks, no cache mode (that is the job runner's, in [`qpi.jobs`][qpi.jobs]).

@@ -1,7 +1,7 @@
 """Job routes: create, read (whole or some fields), list and cancel; dicts in, dicts out.
 
-[`JobRoutes`][qpi._api.jobs.JobRoutes] is what the job runner ([`qpi.jobs`][qpi.jobs]) sends
-through. It knows nothing of the cache, the cache mode or the hooks.
+``JobRoutes`` is what the job runner ([`qpi.jobs`][qpi.jobs]) sends through. It knows
+nothing of the cache, the cache mode or the hooks.
 """
 
 from __future__ import annotations
@@ -17,10 +17,7 @@ from qpi.transport import quote_segment
 if TYPE_CHECKING:
     from qpi.transport import Transport
 
-__all__ = ["STATUS_FIELDS", "JobRoutes"]
-
-#: What a poll asks for: enough to know whether a job is final, without its results.
-STATUS_FIELDS: tuple[str, ...] = ("id", "status", "updated")
+__all__ = ["JobRoutes"]
 
 
 class JobRoutes(JobSubmission, ClientBase):

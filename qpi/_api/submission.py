@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,12 +19,7 @@ from qpi._api.records import unwrap_list
 from qpi.errors import AmbiguousRequestError
 from qpi.payload import SUBMISSION_MARK, JobPayload, strip_submission_mark
 
-__all__ = ["JobSubmission", "job_id_of", "new_nonce", "without_submission_mark"]
-
-
-def new_nonce() -> str:
-    """A fresh submission tag: 32 lowercase hex characters."""
-    return uuid.uuid4().hex
+__all__ = ["JobSubmission", "job_id_of", "without_submission_mark"]
 
 
 class JobSubmission(ClientBase):

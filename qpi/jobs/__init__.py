@@ -8,29 +8,32 @@ through the REST routes, waits (status-only polls), stores what comes back, and 
 cache. The runner is the only code that reads the [`CacheMode`][qpi.jobs.CacheMode].
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from qpi.lazy import lazy_exports
-
-if TYPE_CHECKING:
-    from qpi.jobs.job import Job
-    from qpi.jobs.mode import CacheMode
-    from qpi.jobs.results import (
-        ExperimentResult,
-        JobResult,
-        normalise_counts,
-        parse_results,
-        result_from_record,
-    )
-    from qpi.jobs.runner import Runner, Ticket
-    from qpi.jobs.split import Part, merge_experiments, split_payload
-    from qpi.jobs.status import DEAD_STATUSES, FINAL_STATUSES, JobStatus, raise_for_status
+from qpi.jobs.job import Job
+from qpi.jobs.mode import CacheMode
+from qpi.jobs.results import (
+    METADATA_FIELDS,
+    ExperimentResult,
+    JobResult,
+    normalise_counts,
+    parse_results,
+    result_from_record,
+)
+from qpi.jobs.runner import Runner, Ticket
+from qpi.jobs.split import Part, merge_experiments, split_payload
+from qpi.jobs.status import (
+    DEAD_STATUSES,
+    FINAL_STATUSES,
+    STATUS_FIELDS,
+    JobStatus,
+    raise_for_status,
+)
+from qpi.jobs.wait import poll_until_final
 
 __all__ = [
     "DEAD_STATUSES",
     "FINAL_STATUSES",
+    "METADATA_FIELDS",
+    "STATUS_FIELDS",
     "CacheMode",
     "ExperimentResult",
     "Job",
@@ -42,29 +45,8 @@ __all__ = [
     "merge_experiments",
     "normalise_counts",
     "parse_results",
+    "poll_until_final",
     "raise_for_status",
     "result_from_record",
     "split_payload",
 ]
-
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "DEAD_STATUSES": "qpi.jobs.status",
-        "FINAL_STATUSES": "qpi.jobs.status",
-        "JobStatus": "qpi.jobs.status",
-        "raise_for_status": "qpi.jobs.status",
-        "CacheMode": "qpi.jobs.mode",
-        "ExperimentResult": "qpi.jobs.results",
-        "JobResult": "qpi.jobs.results",
-        "normalise_counts": "qpi.jobs.results",
-        "parse_results": "qpi.jobs.results",
-        "result_from_record": "qpi.jobs.results",
-        "Job": "qpi.jobs.job",
-        "Runner": "qpi.jobs.runner",
-        "Ticket": "qpi.jobs.runner",
-        "Part": "qpi.jobs.split",
-        "merge_experiments": "qpi.jobs.split",
-        "split_payload": "qpi.jobs.split",
-    },
-)

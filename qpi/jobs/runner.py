@@ -4,7 +4,7 @@ For each submission the runner decides, in this order: answer it from the store 
 identical submission gets the k-th stored result in ``reuse`` mode, the first in ``memo``),
 refuse it (``replay``), re-attach to a job submitted earlier for the same occurrence, or send
 it. A payload larger than one request is split into the fewest jobs that fit (see
-[`split_payload`][qpi.jobs.split.split_payload]); they are sent and waited on concurrently.
+[`split_payload`][qpi.jobs.split_payload]); they are sent and waited on concurrently.
 Waiting polls only the status (``fields=``); the full record, with the results, is read once.
 
 Data flows one way: the runner calls the endpoint routes (which call the transport) and the
@@ -22,14 +22,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qpi import errors
-from qpi._api.jobs import STATUS_FIELDS
-from qpi._api.submission import new_nonce
 from qpi.jobs.mode import CacheMode
 from qpi.jobs.results import JobResult, result_from_record
 from qpi.jobs.split import Part, split_payload
-from qpi.jobs.status import DEAD_STATUSES, FINAL_STATUSES, raise_for_status
+from qpi.jobs.status import DEAD_STATUSES, FINAL_STATUSES, STATUS_FIELDS, raise_for_status
 from qpi.jobs.wait import Progress, poll_until_final
-from qpi.payload import MAX_PAYLOAD_BYTES, JobPayload
+from qpi.payload import MAX_PAYLOAD_BYTES, JobPayload, new_nonce
 
 if TYPE_CHECKING:
     import pluggy

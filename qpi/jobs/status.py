@@ -9,7 +9,7 @@ from typing import Any
 
 from qpi import errors
 
-__all__ = ["DEAD_STATUSES", "FINAL_STATUSES", "JobStatus", "raise_for_status"]
+__all__ = ["DEAD_STATUSES", "FINAL_STATUSES", "STATUS_FIELDS", "JobStatus", "raise_for_status"]
 
 
 class JobStatus(enum.StrEnum):
@@ -29,6 +29,8 @@ class JobStatus(enum.StrEnum):
 FINAL_STATUSES: frozenset[str] = frozenset(
     {JobStatus.COMPLETED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value}
 )
+#: What a poll asks for (``fields=``): enough to know whether a job is final, not its results.
+STATUS_FIELDS: tuple[str, ...] = ("id", "status", "updated")
 #: Final statuses without a result: a job in one of them is never re-attached to.
 DEAD_STATUSES: frozenset[str] = frozenset({JobStatus.FAILED.value, JobStatus.CANCELLED.value})
 
