@@ -108,6 +108,22 @@ class Recording(HTTPTransport):
         return polls, len(reads) - polls
 
 
+def user_script(server: LocalServer, tmp_path) -> tuple[str, Any, Any, dict[str, str]]:
+    """A fresh circuit, its file, SCRIPT's file, and the environment a user's shell sets."""
+    circuit = unique(SPREAD)
+    qasm = tmp_path / "spread.qasm"
+    qasm.write_text(circuit)
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    env = {
+        **os.environ,
+        "QPI_API_TOKEN": server.api_token,
+        "QPI_CACHE_DIR": str(tmp_path / "cache"),
+        "QPI_CACHE_MODE": "reuse",
+    }
+    return circuit, qasm, script, env
+
+
 # -- reuse: fresh samples inside a session, the same sequence in the next ----------------------
 
 
@@ -132,17 +148,7 @@ def test_five_identical_runs_are_five_jobs_then_a_new_session_replays_them(serve
 
 
 def test_a_second_process_makes_no_job_and_sees_the_same_sequence(server, mock_id, tmp_path):
-    circuit = unique(SPREAD)
-    qasm = tmp_path / "spread.qasm"
-    qasm.write_text(circuit)
-    script = tmp_path / "script.py"
-    script.write_text(SCRIPT)
-    env = {
-        **os.environ,
-        "QPI_API_TOKEN": server.api_token,
-        "QPI_CACHE_DIR": str(tmp_path / "cache"),
-        "QPI_CACHE_MODE": "reuse",
-    }
+    circuit, qasm, script, env = user_script(server, tmp_path)
     command = [sys.executable, str(script), server.url, str(qasm), mock_id, "3"]
 
     def outcomes() -> list[list[Any]]:
@@ -207,17 +213,7 @@ def test_two_tokens_sharing_a_cache_directory_never_share(server, tmp_path):
 
 @pytest.mark.slow
 def test_a_client_killed_mid_post_reattaches_and_makes_one_job(server, mock_id, tmp_path):
-    circuit = unique(SPREAD)
-    qasm = tmp_path / "spread.qasm"
-    qasm.write_text(circuit)
-    script = tmp_path / "script.py"
-    script.write_text(SCRIPT)
-    env = {
-        **os.environ,
-        "QPI_API_TOKEN": server.api_token,
-        "QPI_CACHE_DIR": str(tmp_path / "cache"),
-        "QPI_CACHE_MODE": "reuse",
-    }
+    circuit, qasm, script, env = user_script(server, tmp_path)
     with fault_proxy(server.url) as proxy:
         # The server accepts the job; its answer is held back until the client is gone.
         proxy.add("stall_after", method="POST", path="/api/jobs", seconds=60)
