@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qpi import errors
+from qpi import display, errors
 from qpi._api.bookings import BookingEndpoints
 from qpi._api.jobs import FINAL_STATUSES, JobEndpoints
 from qpi._api.jobs import raise_for_status as raise_for_status
@@ -133,6 +133,9 @@ class QPIClient(
             f"QPIClient(base_url={self.base_url!r}, api_token={token}, "
             f"cache_mode={self.cache_mode!r})"
         )
+
+    def _repr_html_(self) -> str:
+        return display.client_html(self, self._credentials.has_api_token)
 
     # -- entry points ---------------------------------------------------------------------------
 

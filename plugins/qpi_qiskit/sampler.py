@@ -113,6 +113,9 @@ class QPISamplerJob(BasePrimitiveJob[PrimitiveResult[SamplerPubResult], JobStatu
         self._pubs = tuple(pubs)
         self._result: PrimitiveResult[SamplerPubResult] | None = None
 
+    def _repr_html_(self) -> str:
+        return self._job._repr_html_()
+
     @property
     def qpi_job(self) -> QPIJob:
         """The underlying :class:`~qpi_qiskit.QPIJob`."""

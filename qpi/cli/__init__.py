@@ -1,8 +1,8 @@
 """The ``qpi`` command. Each subcommand lives in its own module and is imported only when run.
 
 To add a command, write ``qpi/cli/<name>.py`` with a click command and list it in
-:data:`COMMANDS`. Command modules import only click at module level (frameworks, the server
-and rich are imported inside the commands), so ``qpi --help`` stays fast.
+:data:`COMMANDS`. Command modules import only click at module level (frameworks and the
+server are imported inside the commands), so ``qpi --help`` stays fast.
 
 Errors of the SDK end a command with one line on stderr (the error's message, which says what
 to fix) and the exit status of :mod:`qpi.cli.exitcodes`; ``QPI_DEBUG=1`` shows the traceback
