@@ -18,9 +18,10 @@ from typing import Any
 
 import click
 
-from qpi.cli.context import connection_options
+from qpi.cli.context import connection_options, token_source
 from qpi.cli.exitcodes import EXIT_CODES_HELP, ExitCode, exit_code_for
-from qpi.errors import QPIError
+from qpi.cli.groups import SuggestingGroup
+from qpi.errors import AuthenticationError, QPIError
 
 __all__ = ["COMMANDS", "main"]
 
@@ -30,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "demo": "qpi.cli.demo:demo",
     "jobs": "qpi.cli.jobs:jobs",
     "login": "qpi.cli.login:login",
+    "logout": "qpi.cli.profiles:logout",
+    "profiles": "qpi.cli.profiles:profiles",
     "qpus": "qpi.cli.qpus:qpus",
     "run": "qpi.cli.run:run",
     "serve": "qpi.cli.serve:serve",
@@ -45,7 +48,7 @@ def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> Non
     click.echo(f"Warning: {message}", err=True)
 
 
-class _LazyGroup(click.Group):
+class _LazyGroup(SuggestingGroup):
     """A click group whose subcommands are imported on first use, and whose errors are short."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -67,7 +70,10 @@ class _LazyGroup(click.Group):
             except QPIError as exc:
                 if _debug():
                     raise
-                click.echo(f"Error: {exc}", err=True)
+                message = str(exc)
+                if isinstance(exc, AuthenticationError) and exc.status_code == 401:
+                    message += f" ({token_source(ctx)})"
+                click.echo(f"Error: {message}", err=True)
                 ctx.exit(exit_code_for(exc))
             except (KeyboardInterrupt, click.Abort):
                 click.echo("Interrupted.", err=True)

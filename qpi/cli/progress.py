@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-__all__ = ["ProgressCallback", "job_progress"]
+import click
+
+__all__ = ["ProgressCallback", "job_progress", "still_running_on_interrupt"]
 
 ProgressCallback = Callable[[dict[str, Any], float], None]
 """What [`job_progress`][qpi.cli.progress.job_progress] yields: ``callback(record, elapsed)``.
@@ -78,3 +80,21 @@ def job_progress(job_id: str, *, enabled: bool | None = None) -> Iterator[Progre
     finally:
         spinner.stopped.set()
         thread.join()
+
+
+@contextmanager
+def still_running_on_interrupt(job_id: str) -> Iterator[None]:
+    """On Ctrl-C while waiting, say that the job keeps running and how to get back to it.
+
+    The interrupt still ends the command (exit status 130); only the wait stops.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(
+            f"\nStopped waiting; job {job_id} keeps running on the server. "
+            f"Collect it with `qpi jobs wait {job_id}`, or stop it with "
+            f"`qpi jobs cancel {job_id}`.",
+            err=True,
+        )
+        raise
