@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from qpi.cli.context import connection_options, token_source
+from qpi.cli.context import connection_options, options_of, token_source
 from qpi.cli.exitcodes import EXIT_CODES_HELP, ExitCode, exit_code_for
 from qpi.cli.groups import SuggestingGroup
 from qpi.errors import AuthenticationError, QPIError
@@ -62,6 +62,7 @@ class _LazyGroup(SuggestingGroup):
         return getattr(importlib.import_module(module), attribute)
 
     def invoke(self, ctx: click.Context) -> Any:
+        options_of(ctx)  # one options object for the group and its commands (error hints read it)
         with warnings.catch_warnings():
             if not _debug():
                 warnings.showwarning = _show_warning

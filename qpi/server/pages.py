@@ -1,8 +1,9 @@
 """The pages a browser sees: the dashboard at ``/`` and the API's Swagger UI at ``/docs``.
 
 Both work offline: the dashboard's HTML, CSS and JavaScript ship in this package
-(``qpi/server/dashboard/``), and Swagger UI's files come from the ``swagger-ui-bundle``
-package, so no page loads anything from a CDN. The dashboard talks to the same REST API as the
+(``qpi/server/dashboard/``), and Swagger UI's files come from the ``swagger-ui-py`` package
+(Swagger UI 5, which reads the OpenAPI 3.1 that FastAPI writes), so no page loads anything
+from a CDN. The dashboard talks to the same REST API as the
 clients, with the user's session token.
 """
 
@@ -40,7 +41,9 @@ def install_pages(app: FastAPI) -> None:
 
 def _install_swagger(app: FastAPI) -> None:
     try:
-        from swagger_ui_bundle import swagger_ui_path
+        import swagger_ui
+
+        swagger_ui_path: Path | None = Path(swagger_ui.__file__).with_name("static")
     except ImportError:  # a server installed without its extra's full set: say so on the page
         swagger_ui_path = None
 
@@ -53,7 +56,7 @@ def _install_swagger(app: FastAPI) -> None:
         if swagger_ui_path is None:
             return HTMLResponse(
                 "<!doctype html><title>QPI API docs</title><p>Swagger UI is not installed: "
-                "<code>pip install swagger-ui-bundle</code>. The API description is at "
+                "<code>pip install swagger-ui-py</code>. The API description is at "
                 '<a href="/openapi.json">/openapi.json</a>.</p>'
             )
         return get_swagger_ui_html(
