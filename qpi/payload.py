@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from qpi import display
 from qpi.errors import ValidationError
 
 __all__ = [
@@ -129,6 +130,9 @@ class CircuitPayload:
     shots: int | None = None
     inputs: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
+    def __repr__(self) -> str:
+        return display.circuit_payload_repr(self)
+
     def __post_init__(self) -> None:
         # Normalise so equal payloads compare (and fingerprint) equal whatever the input types.
         object.__setattr__(self, "parameter_values", _rows(self.parameter_values, "circuit"))
@@ -235,6 +239,9 @@ class JobPayload:
     meas_level: int = 2
     meas_return: str = "single"
     qpu_target: str = ""
+
+    def __repr__(self) -> str:
+        return display.payload_repr(self)
 
     def __post_init__(self) -> None:
         if isinstance(self.circuits, CircuitPayload | str | Mapping):

@@ -19,6 +19,7 @@ from qpi_qiskit.result import build_result
 if TYPE_CHECKING:
     from qpi.client import QPIClient
     from qpi_qiskit.backend import QPIBackend
+    from qpi_qiskit.primitive_job import QPIPrimitiveJob
 
 __all__ = ["QPIJob", "QPIJobTimeoutError", "job_status"]
 
@@ -151,6 +152,27 @@ class QPIJob(JobV1):
                     self._backend = QPIBackend(self._client, name=target)
         return super().backend()
 
+    def primitive_job(self) -> QPIPrimitiveJob | None:
+        """The primitive's job handle, when a ``QPISampler`` or ``QPIEstimator`` sent this job.
+
+        The kind of primitive and what it needs to rebuild its ``PrimitiveResult`` travel in
+        each circuit's ``// qpi:meta`` comment, so this works for a job fetched by id.
+
+        Returns:
+            The handle whose ``result()`` is the ``PrimitiveResult``; ``None`` for jobs sent
+            with ``backend.run`` (or raw QASM).
+        """
+        kinds = {layout.primitive.get("kind") if layout else None for layout in self._layouts}
+        if kinds == {"sampler"}:
+            from qpi_qiskit.sampler import sampler_job
+
+            return sampler_job(self, self._layouts)
+        if kinds == {"estimator"}:
+            from qpi_qiskit.estimator import estimator_job
+
+            return estimator_job(self, self._layouts)
+        return None
+
     def submit(self) -> None:
         """Do nothing: the job was submitted when it was created."""
 
@@ -251,3 +273,7 @@ class QPIJob(JobV1):
         else:  # rebuilt from an id: name the QPU record it targets, without a request
             where = f"on QPU {self._job.payload.qpu_target or '(any)'}"
         return f"<QPIJob {self.job_id()} {where} ({len(self._layouts)} circuit(s))>"
+
+    def _repr_html_(self) -> str:
+        # Jupyter: the core job's display (status, counts histogram, from-cache marker).
+        return self._job._repr_html_()

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from qpi import errors
+from qpi import display, errors
 from qpi.jobs.results import JobResult
 from qpi.jobs.split import Part, merge_experiments
 from qpi.jobs.status import FINAL_STATUSES, JobStatus
@@ -183,9 +183,12 @@ class Job:
         with self._lock:
             if self._result is not None:
                 return self._result
-        results = self.runner.finish_all(
-            list(self._tickets), timeout, callback=callback, max_interval=max_interval
-        )
+        with display.notebook_progress(self.id) as shown:
+            if callback is None and shown is not None:
+                callback = shown.update
+            results = self.runner.finish_all(
+                list(self._tickets), timeout, callback=callback, max_interval=max_interval
+            )
         result = results[0] if len(results) == 1 else self._merged(results)
         with self._lock:
             self._result = result
@@ -226,8 +229,10 @@ class Job:
         return out
 
     def __repr__(self) -> str:
-        jobs = f"{self.id}" if len(self._tickets) == 1 else f"{self.id} +{len(self._tickets) - 1}"
-        return f"<qpi.Job {jobs} ({len(self.payload.circuits)} circuit(s))>"
+        return display.job_repr(self, self._result)
+
+    def _repr_html_(self) -> str:
+        return display.job_html(self, self._result)
 
 
 def _combined(statuses: list[str]) -> str:

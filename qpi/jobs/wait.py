@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -11,6 +12,9 @@ from qpi import errors
 from qpi.jobs.status import FINAL_STATUSES
 
 __all__ = ["Progress", "poll_until_final"]
+
+#: Each poll of a wait is logged here at DEBUG.
+_LOG = logging.getLogger("qpi.jobs")
 
 #: ``callback(record, elapsed_seconds)``, called after every poll (progress displays).
 Progress = Callable[[dict[str, Any], float], None]
@@ -50,10 +54,14 @@ def poll_until_final(
     while True:
         try:
             record = read_status(job_id)
-        except (errors.ConnectionError, errors.ServerError, errors.RateLimitError):
+        except (errors.ConnectionError, errors.ServerError, errors.RateLimitError) as exc:
             if deadline is not None and time.monotonic() >= deadline:
                 raise
+            _LOG.debug("job %s: poll failed (%s); polling on", job_id, exc)
         else:
+            _LOG.debug(
+                "job %s: %s after %.2f s", job_id, record.get("status"), time.monotonic() - start
+            )
             if callback is not None:
                 callback(record, time.monotonic() - start)
             if record.get("status") in FINAL_STATUSES:
