@@ -218,14 +218,27 @@ def test_tampered_entry_is_dropped_not_returned(cache):
     ],
     ids=["truncated", "invalid-utf8", "deeply-nested", "wrong-shape", "a-list"],
 )
-def test_damaged_entry_is_a_miss_with_a_warning(cache, text, message):
+def test_damaged_entry_is_a_miss_with_a_warning(cache, tmp_path, text, message):
     p = payload()
-    with diskcache.Cache(str(cache.directory)) as raw:
-        raw[raw_key("result", ALICE.key, f"{p.fingerprint()}.0")] = text
+
+    def damage() -> None:
+        with diskcache.Cache(str(cache.directory)) as raw:
+            raw[raw_key("result", ALICE.key, f"{p.fingerprint()}.0")] = text
+
+    damage()
     with pytest.warns(CacheWarning, match=message):
-        assert ask(cache, ALICE, p) is None
+        assert ask(cache, ALICE, p) is None  # a run
     assert cache.info()["count"] == 0
-    assert list(cache.entries()) == [] and cache.prune(older_than=0) == 0
+    damage()
+    with pytest.warns(CacheWarning, match=message):
+        assert list(cache.entries()) == []  # qpi cache list
+    damage()
+    with pytest.warns(CacheWarning, match=message):
+        assert cache.export_to(tmp_path / "out.gz") == 0  # qpi cache export
+    damage()
+    with pytest.warns(CacheWarning, match=message):
+        assert cache.prune(older_than=3600) == 1  # qpi cache prune
+    assert cache.info()["count"] == 0
 
 
 def test_pickled_entry_is_never_loaded(cache, tmp_path):
@@ -506,6 +519,32 @@ def test_full_disk_degrades_to_warnings(cache, monkeypatch, target, fault):
     monkeypatch.undo()
     complete(cache, ALICE, p, "j2")  # space again: the cache works as before
     assert ask(cache, ALICE, p).job_id == "j2"
+
+
+def test_a_full_disk_at_open_gives_a_read_only_cache_that_still_answers(tmp_path, monkeypatch):
+    directory = tmp_path / "cache"
+    p = payload()
+    with Cache(directory) as cache:
+        complete(cache, ALICE, p, "j1")
+        cache.save_qpu(ALICE, "mock", {"id": "q1", "name": "mock"})
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr("diskcache.Cache.__init__", full)  # a new process cannot open it
+    with pytest.warns(CacheWarning, match="opened read-only"):
+        cache = Cache(directory)
+    with cache:
+        assert ask(cache, ALICE, p).job_id == "j1"
+        assert cache.qpu(ALICE, "mock")["id"] == "q1"
+        assert cache.info()["counts"] == {"result": 1, "submitted": 0, "job": 1, "qpu": 2}
+        assert cache.export_to(tmp_path / "out.gz") == 4
+        with pytest.warns(CacheWarning, match="could not write .*read-only"):
+            complete(cache, ALICE, payload(shots=7), "j2")
+        with pytest.raises(CacheError, match="read-only"):
+            cache.clear()
+    with pytest.raises(CacheError, match="cannot open"):
+        Cache(tmp_path / "never-written")  # nothing to read: the usual error
 
 
 def test_unreadable_store_is_a_miss_in_runs_and_an_error_in_management(cache, monkeypatch):

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -22,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from qpi import QPIClient, errors
+from qpi.cache import CacheWarning
 from qpi.cli import main as cli
 from qpi.server import LocalServer
 from qpi.transport import HTTPTransport, RetryPolicy
@@ -206,6 +208,25 @@ def test_two_tokens_sharing_a_cache_directory_never_share(server, tmp_path):
     assert len(jobs_for(server, circuit, bob_token)) == 1
     with server.client(cache=cache_dir, cache_mode="replay") as alice:
         assert alice.run(circuit, shots=100, qpu="mock").result().job_id == mine.job_id
+
+
+def test_a_new_process_on_a_full_disk_opens_the_cache_read_only_and_replays(
+    server, tmp_path, monkeypatch
+):
+    circuit = unique(SPREAD)
+    with server.client(cache=tmp_path / "cache") as client:
+        recorded = client.run(circuit, shots=100, qpu="mock").result(timeout=30)
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr("diskcache.Cache.__init__", disk_full)  # opening writes: it fails
+    with (
+        pytest.warns(CacheWarning, match="opened read-only"),
+        server.client(cache=tmp_path / "cache", cache_mode="replay") as replay,
+    ):
+        again = replay.run(circuit, shots=100, qpu="mock").result()
+    assert again.from_cache and again.get_counts() == recorded.get_counts()
 
 
 # -- crash re-attach ---------------------------------------------------------------------------
