@@ -15,6 +15,7 @@ from typing import Any
 from qpi import errors
 from qpi._api.base import ClientBase
 from qpi._api.submission import without_submission_mark
+from qpi._http import deadlines
 from qpi.payload import CircuitPayload, JobPayload
 from qpi.transport import quote_segment
 
@@ -194,10 +195,10 @@ class JobEndpoints(ClientBase):
         record: dict[str, Any] = {}
         while True:
             try:
-                record = self.get_job(job_id)
+                with deadlines.within(deadline):  # no request outlives the wait's deadline
+                    record = self.get_job(job_id)
             except (errors.ConnectionError, errors.ServerError, errors.RateLimitError):
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise
+                pass  # retried until the deadline, which then raises JobTimeoutError below
             else:
                 if callback is not None:
                     callback(record, time.monotonic() - start)
