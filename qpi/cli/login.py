@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 
 import click
 
@@ -38,7 +39,7 @@ def _secret(
 ) -> str:
     """A secret from stdin, the argument (with a warning), the environment, or a prompt."""
     if from_stdin:
-        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+        return sys.stdin.readline().rstrip("\r\n")
     if given is not None:
         message = ARGUMENT_WARNING.format(option=option, stdin_option=stdin_option, env=env)
         click.echo(message, err=True)
