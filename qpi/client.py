@@ -26,6 +26,8 @@ from qpi._api.notifications import NotificationEndpoints
 from qpi._api.qpus import QPUEndpoints
 from qpi._api.tokens import TokenEndpoints
 from qpi._api.users import UserEndpoints
+from qpi._http.bodies import MAX_RESPONSE_BYTES
+from qpi._http.redact import redact_url
 from qpi.config import resolve
 from qpi.hooks import TranslatedCircuit, make_plugin_manager
 from qpi.jobs.job import Job
@@ -66,8 +68,10 @@ class QPIClient(
             ``$QPI_URL``, then the active profile, then ``http://localhost:8090``.
         api_token: API token sent as ``X-API-Token``. Defaults to ``$QPI_API_TOKEN``, then the
             active profile.
-        timeout: Per-request timeout in seconds: a number, a ``(connect, read)`` pair, or a
-            :class:`~qpi.transport.Timeouts`. Defaults to 5 s to connect and 30 s to read.
+        timeout: Timeouts in seconds: a number, a ``(connect, read)`` pair, or a
+            [`Timeouts`][qpi.transport.Timeouts]. Defaults to 5 s to connect and 30 s to read;
+            every call (retries and the whole body included) ends within ``connect + read``
+            unless ``Timeouts.total`` says otherwise.
         cache: Where results are cached: a directory, a [`Cache`][qpi.cache.Cache] (or any
             [`Store`][qpi.cache.Store]), or ``False`` for none. ``None`` uses
             ``$QPI_CACHE_DIR`` or the user cache directory.
@@ -79,6 +83,9 @@ class QPIClient(
         profile: A profile of the user config file to take defaults from (else
             ``$QPI_PROFILE``, else the file's default); ``False`` reads no profile.
         retry: The retry policy for transient failures.
+        max_response_bytes: Largest answer accepted, decompressed (default 256 MiB); a
+            larger one raises [`ServerError`][qpi.errors.ServerError] without being held in
+            memory.
         transport: What moves the bytes: any [`BaseTransport`][qpi.transport.BaseTransport]
             (default: an [`HTTPTransport`][qpi.transport.HTTPTransport]). Replay mode always
             uses a [`ReplayTransport`][qpi.transport.ReplayTransport], which refuses the network.
@@ -108,6 +115,7 @@ class QPIClient(
         cache_mode: str | None = None,
         profile: str | bool | None = None,
         retry: RetryPolicy | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         transport: BaseTransport | None = None,
     ) -> None:
         cache_dir = cache if _is_path(cache) else None
@@ -124,6 +132,7 @@ class QPIClient(
             timeouts=Timeouts.coerce(timeout),
             retry=retry,
             user_agent=_user_agent(),
+            max_response_bytes=max_response_bytes,
             transport=ReplayTransport() if replay else transport,
         )
         self.plugins: pluggy.PluginManager = make_plugin_manager()
@@ -162,7 +171,7 @@ class QPIClient(
     def __repr__(self) -> str:
         token = "<set>" if self._credentials.has_api_token else None
         return (
-            f"QPIClient(base_url={self.base_url!r}, api_token={token}, "
+            f"QPIClient(base_url={redact_url(self.base_url)!r}, api_token={token}, "
             f"cache_mode={self.cache_mode!r})"
         )
 

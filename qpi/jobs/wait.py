@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qpi import errors
+from qpi._http import deadlines
 from qpi.jobs.status import FINAL_STATUSES
 
 __all__ = ["Progress", "poll_until_final"]
@@ -53,10 +54,10 @@ def poll_until_final(
     record: dict[str, Any] = {}
     while True:
         try:
-            record = read_status(job_id)
+            with deadlines.within(deadline):  # no request outlives the wait's deadline
+                record = read_status(job_id)
         except (errors.ConnectionError, errors.ServerError, errors.RateLimitError) as exc:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise
+            # Retried until the deadline, which then raises JobTimeoutError below.
             _LOG.debug("job %s: poll failed (%s); polling on", job_id, exc)
         else:
             _LOG.debug(
