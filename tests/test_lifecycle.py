@@ -334,6 +334,28 @@ def test_backend_sampler_v2_over_a_split_run(server):
     assert [r.data.meas.get_counts() for r in result] == [{format(i, "06b"): 4} for i in range(64)]
 
 
+def test_one_handle_follows_a_split_group_status_and_cancel(server, mock_id):
+    admin = QPIClient(server.url, cache=False)
+    admin.auth_with_password(server.admin_email, server.admin_password, superuser=True)
+    rows = [[0.001 * i] + [i / 7 + k / 3 for k in range(1, 8)] for i in range(600)]
+    admin.toggle_qpu(mock_id, False)  # the jobs stay pending
+    try:
+        with server.client(cache=False) as client:
+            client.runner.max_bytes = 32 * 1024
+            job = client.run(unique(SWEEP), shots=5, parameter_values=rows, qpu=mock_id)
+            assert len(job.job_ids) > 2
+            assert job.status() == "pending" and not job.done()
+            cancelled = job.cancel()
+            assert cancelled["job_ids"] == job.job_ids and cancelled["status"] == "cancelled"
+            assert {client.get_job(i)["status"] for i in job.job_ids} == {"cancelled"}
+            assert job.status() == "cancelled"
+            with pytest.raises(errors.JobCancelledError):
+                job.result(timeout=30)
+    finally:
+        admin.toggle_qpu(mock_id, True)
+        admin.close()
+
+
 # -- names from global counters, stopped servers, frameworks -----------------------------------
 
 
