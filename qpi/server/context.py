@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from qpi.server.auth import Authenticator, LoginLimiter, TokenSigner
 from qpi.server.bootstrap import Credentials
+from qpi.server.completion import JobWatch
 from qpi.server.config import ServerConfig
 from qpi.server.scheduler import Scheduler
 from qpi.server.store import Store
@@ -25,6 +26,7 @@ class ServerContext:
         limiter: The login rate limiter.
         scheduler: Runs jobs; wake it after anything that may make a job runnable.
         credentials: The bootstrap credentials (secrets hidden from the repr).
+        watch: The requests waiting for jobs to finish (``?wait=``); the store notifies it.
     """
 
     config: ServerConfig
@@ -34,3 +36,7 @@ class ServerContext:
     limiter: LoginLimiter = field(repr=False)
     scheduler: Scheduler = field(repr=False)
     credentials: Credentials
+    watch: JobWatch = field(default_factory=JobWatch, repr=False)
+
+    def __post_init__(self) -> None:
+        self.store.on_job_change(self.watch.notify)

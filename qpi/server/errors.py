@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -178,6 +179,8 @@ class GuardMiddleware:
         except BodyTooLarge:
             if not started:
                 await _send_error(send, 413, self._too_large())
+        except ClientDisconnect:
+            return  # the client left (or was cut off for being slow): nobody to answer
         except Exception:
             LOGGER.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not started:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -152,8 +152,10 @@ class RawJSON(str):
 
 def _encode(column: str, value: Any) -> Any:
     if column in JSON_COLUMNS:
-        if value is None or isinstance(value, RawJSON):
-            return value
+        if value is None:
+            return None
+        if isinstance(value, RawJSON):
+            return str(value)
         return json.dumps(value, separators=(",", ":"))
     if column in BOOL_COLUMNS:
         return int(bool(value))
@@ -199,6 +201,9 @@ class Store:
         self._conn.execute("PRAGMA foreign_keys=OFF")
         self._conn.executescript(SCHEMA)
         self._migrate()
+        self._job_listeners: list[Callable[[str], None]] = []
+        self._in_transaction = False
+        self._changed_jobs: list[str] = []
 
     def _migrate(self) -> None:
         """Bring a database made by an older version up to :data:`SCHEMA`."""
@@ -218,17 +223,47 @@ class Store:
                 self._conn.close()
                 self._conn = None  # type: ignore[assignment]
 
+    # -- job change notifications --------------------------------------------------------------
+
+    def on_job_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(job_id)`` after each committed change of a job's status.
+
+        Changes made with :meth:`update` are reported by themselves; one made with raw SQL
+        is reported by calling :meth:`notify_job`. Listeners run in the thread that made the
+        change, after its transaction committed, outside the lock; they must be quick.
+        """
+        self._job_listeners.append(listener)
+
+    def notify_job(self, job_id: str) -> None:
+        """Report a change of ``job_id``'s status (held until the transaction, if any, commits)."""
+        with self._lock:
+            if self._in_transaction:
+                self._changed_jobs.append(job_id)
+                return
+        self._fire([job_id])
+
+    def _fire(self, job_ids: Sequence[str]) -> None:
+        for job_id in job_ids:
+            for listener in self._job_listeners:
+                listener(job_id)
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """Hold the lock and run the block as one transaction (rolled back on error)."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            self._in_transaction = True
             try:
                 yield self
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._in_transaction = False
+                changed, self._changed_jobs = self._changed_jobs, []
+        self._fire(changed)
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
@@ -281,7 +316,12 @@ class Store:
             _check_columns(table, list(values))
             sets = ", ".join(f"{c} = ?" for c in values)
             params = [_encode(c, v) for c, v in values.items()] + [record_id]
-            self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", params)  # noqa: S608
+            with self._lock:
+                changed = self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", params)  # noqa: S608
+                row = self.get(table, record_id)
+            if changed and table == "quantum_jobs" and "status" in values:
+                self.notify_job(record_id)
+            return row  # type: ignore[return-value]
         return self.get(table, record_id)  # type: ignore[return-value]
 
     def next_value(self, counter: str) -> int:

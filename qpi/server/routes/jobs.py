@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +16,7 @@ from qpi.payload import SUBMISSION_MARK
 from qpi.server import dates
 from qpi.server.auth import Identity
 from qpi.server.bodies import openapi_body, parse_body
+from qpi.server.completion import MAX_WAIT_SECONDS
 from qpi.server.context import ServerContext
 from qpi.server.deps import Body, Caller, Ctx
 from qpi.server.errors import ErrorResponse, field_error
@@ -39,6 +41,8 @@ JOB_SORT_FIELDS = frozenset(
     {"id", "user_id", "qpu_target", "status", "finished_at", "duration", "created", "updated"}
 )
 DEFAULT_SHOTS = 1024
+#: Statuses after which a job never changes.
+FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 #: The keys of each job in a list: all but ``results``, unless ``fields`` asks for them.
 LIST_KEYS = tuple(key for key in JOB_KEYS if key != "results")
 
@@ -186,7 +190,7 @@ def _job_texts(
 
 def _columns(keys: tuple[str, ...], deep: bool) -> str:
     # The picker works on the whole record; whole fields need only their own columns.
-    return "*" if deep else ", ".join(dict.fromkeys(("id", *keys)))
+    return "*" if deep else ", ".join(dict.fromkeys(("id", "status", *keys)))
 
 
 @router.get("/api/jobs")
@@ -248,21 +252,55 @@ def _own_job_row(ctx: ServerContext, identity: Identity, job_id: str, columns: s
     return rows[0]
 
 
+def _wait_seconds(text: str | None) -> float:
+    """The ``wait`` query value in seconds (0: answer at once), cut to the longest wait.
+
+    Raises:
+        ErrorResponse: 400 for anything but a non-negative number.
+    """
+    if text is None or not text.strip():
+        return 0.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ErrorResponse(
+            400, f'Invalid wait "{text[:40]}": give the seconds to wait for the job to finish'
+        )
+    return min(seconds, MAX_WAIT_SECONDS)
+
+
 @router.get("/api/jobs/{job_id}")
 async def get_job(
     job_id: str,
+    request: Request,
     identity: Caller,
     ctx: Ctx,
     fields: str | None = None,
+    wait: str | None = None,
 ) -> Response:
     """One of the caller's jobs, with its real results once it has them.
 
     ``fields=status`` (PocketBase's picker) answers only the status: the cheap poll.
+    ``wait=S`` (this server's extension) answers as soon as the job is final, or after ``S``
+    seconds (at most 60) with the job as it is then.
     """
     selection = requested_fields(fields)
+    seconds = _wait_seconds(wait)
     keys, deep = _job_keys(selection, listing=False)
-    # Served on the event loop: one indexed row, whose JSON is spliced in, not re-encoded.
-    row = _own_job_row(ctx, identity, job_id, _columns(keys, deep))
+    columns = _columns(keys, deep)
+
+    def read() -> Any:
+        # On the event loop: one indexed row, whose JSON is spliced in, not re-encoded.
+        return _own_job_row(ctx, identity, job_id, columns)
+
+    if seconds > 0 and ctx.config.offer_wait:
+        row = await ctx.watch.wait_until(
+            job_id, seconds, read, lambda r: r["status"] in FINAL_STATUSES, request.is_disconnected
+        )
+    else:
+        row = read()
     return json_text_response(_job_texts([row], keys, selection, deep)[0])
 
 
@@ -282,4 +320,5 @@ def cancel_job(
     )
     if not changed:
         raise ErrorResponse(404, "Job not found, maybe it was already completed or cancelled?")
+    ctx.store.notify_job(job_id)
     return picked_response({"status": "cancelled"}, selection)
