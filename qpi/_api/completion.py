@@ -2,7 +2,7 @@
 
 The local orchestrator (``qpi serve``) holds ``GET /api/jobs/{id}?wait=S`` until the job is
 final or ``S`` seconds pass, and says so in ``GET /api/health`` (``data.jobWait``, the longest
-wait it accepts). :func:`offered_wait` reads that once per server; :func:`wait_pushed` then
+wait it accepts). `offered_wait` reads that once per server; `wait_pushed` then
 asks for the job with a wait, again and again, until it is final: the answer arrives the
 moment the job finishes, with no polling interval to sit out. A server that does not
 advertise the extension (a real QPI server, an older ``qpi serve``) is polled instead.
@@ -58,7 +58,7 @@ def wait_pushed(
     deadline, so a wait survives a server restart.
 
     Args:
-        read: Sends one long-poll (see [`Reader`][qpi._api.completion.Reader]).
+        read: Sends one long-poll (a `Reader`).
         job_id: The job to wait for.
         timeout: Seconds to wait at most; ``None`` waits for ever.
         longest: The longest wait one request asks for (below the transport's read timeout

@@ -1,11 +1,12 @@
 """Pushed completion: requests that wait for a job answer as soon as its status changes.
 
-``GET /api/jobs/{id}?wait=S`` (a local-server extension) holds its answer until the job is
-final or ``S`` seconds pass. The store tells :class:`JobWatch` about every committed change of
-a job's status (:meth:`qpi.server.store.Store.on_job_change`), from whichever thread made it:
-the scheduler's, a request's. The watch wakes the waiting requests on the event loop, which
-read the job again. A waiter also reads the job every :data:`RECHECK_SECONDS`, so a change
-made without a notification is still seen (late, not never).
+``GET /api/jobs/{id}?wait=S`` (a local-server extension) holds its answer until the job is final
+or ``S`` seconds pass. The store tells [`JobWatch`][qpi.server.completion.JobWatch] about every
+committed change of a job's status
+([`Store.on_job_change`][qpi.server.store.Store.on_job_change]), from whichever thread made it:
+the scheduler's, a request's. The watch wakes the waiting requests on the event loop, which read
+the job again. A waiter also reads the job every `RECHECK_SECONDS`, so a change made without a
+notification is still seen (late, not never).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 
 class JobWatch:
-    """Waiting requests, by job id; :meth:`notify` wakes those of one job (thread-safe)."""
+    """Waiting requests, by job id; `notify` wakes those of one job (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -2,11 +2,12 @@
 
 Under attack or resource exhaustion the same failure repeats for every connection (out of
 file descriptors, a stream of garbled requests): logging each with its traceback fills the
-disk and costs more CPU than the failure. :class:`RateLimitFilter` lets through at most
-``burst`` records of one kind (logger, level, message template and exception type) per
-``window`` seconds; the first record let through after a suppression says how many were
-dropped. :func:`rate_limited_logging` installs it on the server's loggers for the life of a
-server.
+disk and costs more CPU than the failure.
+[`RateLimitFilter`][qpi.server.logfilter.RateLimitFilter] lets through at most ``burst``
+records of one kind (logger, level, message template and exception type) per ``window``
+seconds; the first record let through after a suppression says how many were dropped.
+[`rate_limited_logging`][qpi.server.logfilter.rate_limited_logging] installs it on the
+server's loggers for the life of a server.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class RateLimitFilter(logging.Filter):
 def rate_limited_logging(
     names: Sequence[str] = SERVER_LOGGERS, burst: int = 5, window: float = 10.0
 ) -> Iterator[RateLimitFilter]:
-    """Install one :class:`RateLimitFilter` on the named loggers for the block's duration."""
+    """Install one `RateLimitFilter` on the named loggers for the block's duration."""
     limiter = RateLimitFilter(burst, window)
     loggers = [logging.getLogger(name) for name in names]
     for logger in loggers:

@@ -15,8 +15,9 @@ What it adds to uvicorn's:
   503 with ``Retry-After`` and closed at once, so the server never runs out of file
   descriptors (which made every accept, request and log line fail).
 
-The limits come in a :class:`ConnectionLimits`; :func:`protocol_factory` binds them to the
-class uvicorn instantiates per connection.
+The limits come in a [`ConnectionLimits`][qpi.server.protocol.ConnectionLimits];
+[`protocol_factory`][qpi.server.protocol.protocol_factory] binds them to the class uvicorn
+instantiates per connection.
 """
 
 from __future__ import annotations
@@ -49,12 +50,12 @@ INVALID_REQUEST_MESSAGE = (
 )
 """The message of the 400 answered to a request the HTTP parser rejected."""
 
-#: The most connections :func:`default_max_connections` allows, whatever the descriptor limit.
+#: The most connections `default_max_connections` allows, whatever the descriptor limit.
 MAX_CONNECTIONS_CAP = 1000
 
 
 def default_max_connections() -> int:
-    """Half the process's open-file limit, at most :data:`MAX_CONNECTIONS_CAP`.
+    """Half the process's open-file limit, at most `MAX_CONNECTIONS_CAP`.
 
     The other half is for the database, the worker pipes and the logs.
     """

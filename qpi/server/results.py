@@ -1,9 +1,10 @@
 """A job's results as stored: JSON text, encoded once, checked against the result cap.
 
-The simulator process encodes what it produced (:func:`run_encoded`), so the server process
-neither encodes it nor decodes it again: the text goes into SQLite and from there into every
-answer as it is. Results larger than the cap, or holding a number JSON cannot carry, are
-replaced by an ``{"error": ...}`` that says so, and the job fails.
+The simulator process encodes what it produced
+([`run_encoded`][qpi.server.results.run_encoded]), so the server process neither encodes it nor
+decodes it again: the text goes into SQLite and from there into every answer as it is. Results
+larger than the cap, or holding a number JSON cannot carry, are replaced by an ``{"error":
+...}`` that says so, and the job fails.
 
 The cap defaults to the real server's: PocketBase stores at most 1 MiB in a JSON field, and
 QPI's ``results`` is one (``qpi-ui``'s ``quantum_jobs`` collection sets no larger

@@ -5,8 +5,9 @@ so a lock costs less than a connection per thread and makes every multi-statemen
 single transaction. The database runs in WAL mode so a crash never loses a committed row.
 
 Rows come back as plain dicts: JSON columns decoded, boolean columns as ``bool``; or, from
-:meth:`Store.raw_rows`, as they are stored, so JSON text can go to a client without being
-decoded and encoded again. A :class:`RawJSON` value is stored as the JSON text it already is.
+[`Store.raw_rows`][qpi.server.store.Store.raw_rows], as they are stored, so JSON text can go
+to a client without being decoded and encoded again. A [`RawJSON`][qpi.server.store.RawJSON]
+value is stored as the JSON text it already is.
 """
 
 from __future__ import annotations
@@ -228,8 +229,8 @@ class Store:
     def on_job_change(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(job_id)`` after each committed change of a job's status.
 
-        Changes made with :meth:`update` are reported by themselves; one made with raw SQL
-        is reported by calling :meth:`notify_job`. Listeners run in the thread that made the
+        Changes made with `update` are reported by themselves; one made with raw SQL
+        is reported by calling `notify_job`. Listeners run in the thread that made the
         change, after its transaction committed, outside the lock; they must be quick.
         """
         self._job_listeners.append(listener)
@@ -300,14 +301,25 @@ class Store:
         params = [_encode(c, v) for c, v in equals.items()]
         return self.query(f"SELECT * FROM {table} WHERE {where} ORDER BY rowid", params)  # noqa: S608
 
-    def insert(self, table: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Insert a row; returns it as stored (defaults filled in)."""
+    def insert(
+        self, table: str, values: Mapping[str, Any], *, reread: bool = True
+    ) -> dict[str, Any]:
+        """Insert a row; returns it as stored (defaults filled in).
+
+        Args:
+            table: The table.
+            values: The columns to set.
+            reread: Read the row back (``False``: return ``values`` as given, saving a query
+                and the decoding of its JSON columns).
+        """
         _check_columns(table, list(values))
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         params = [_encode(c, v) for c, v in values.items()]
         with self._lock:
             self._conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", params)  # noqa: S608
+            if not reread:
+                return dict(values)
             return self.get(table, values["id"])  # type: ignore[return-value]
 
     def update(self, table: str, record_id: str, values: Mapping[str, Any]) -> dict[str, Any]:

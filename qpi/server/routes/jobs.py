@@ -15,12 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from qpi.payload import SUBMISSION_MARK
 from qpi.server import dates
 from qpi.server.auth import Identity
-from qpi.server.bodies import openapi_body, parse_body
+from qpi.server.bodies import RawBody, openapi_body, parse_body
 from qpi.server.completion import MAX_WAIT_SECONDS
 from qpi.server.context import ServerContext
 from qpi.server.deps import Body, Caller, Ctx
 from qpi.server.errors import ErrorResponse, field_error
 from qpi.server.ids import new_id
+from qpi.server.listing import lenient_int
 from qpi.server.picker import Selection, pick
 from qpi.server.routes import list_rows
 from qpi.server.selection import (
@@ -29,7 +30,7 @@ from qpi.server.selection import (
     picked_response,
     requested_fields,
 )
-from qpi.server.store import decode_row
+from qpi.server.store import RawJSON, decode_row
 from qpi.server.views import JOB_KEYS, job_json, job_text
 
 __all__ = ["CircuitIn", "JobSubmit", "router", "stored_payload"]
@@ -113,8 +114,14 @@ def _check_target(ctx: ServerContext, target: str) -> None:
     )
 
 
+#: Bodies up to this size are validated and stored on the event loop; bigger ones in a worker
+#: thread, so one big submission never stalls the other requests.
+INLINE_BODY_BYTES = 64 * 1024
+
+
 @router.post("/api/jobs", status_code=201, openapi_extra=openapi_body(JobSubmit))
-def submit_job(
+async def submit_job(
+    request: Request,
     identity: Caller,
     body: Body,
     ctx: Ctx,
@@ -122,6 +129,15 @@ def submit_job(
 ) -> Response:
     """Submit a job; it is stored before the answer and run as soon as a worker is free."""
     selection = requested_fields(fields)
+    size = lenient_int(request.headers.get("content-length"), INLINE_BODY_BYTES + 1)
+    if size <= INLINE_BODY_BYTES:
+        return _submit(ctx, identity, body, selection)
+    return await run_in_threadpool(_submit, ctx, identity, body, selection)
+
+
+def _submit(
+    ctx: ServerContext, identity: Identity, body: RawBody, selection: Selection | None
+) -> Response:
     if identity.user["qpu_seconds"] <= 0:
         raise ErrorResponse(403, "Insufficient QPU seconds balance.")
     request = parse_body(body, JobSubmit)
@@ -131,6 +147,20 @@ def submit_job(
     tag = _SUBMISSION_TAG.search(request.circuits[0].circuit)
     submission = tag.group(1) if tag else ""
     stamp = dates.now()
+    # Encoded once: stored as this text and answered as this text.
+    payload_text = RawJSON(json.dumps(payload, separators=(",", ":")))
+    job = {
+        "id": new_id(),
+        "user_id": identity.user_id,
+        "qpu_target": request.qpu_target or "",
+        "payload": payload_text,
+        "status": "pending",
+        "finished_at": "",
+        "duration": 0,
+        "results": None,
+        "created": stamp,
+        "updated": stamp,
+    }
     with ctx.store.transaction():
         if submission:
             # A resent submission (its first answer was lost, or it was held up on the way
@@ -144,22 +174,19 @@ def submit_job(
                         409, "This submission tag was already used for a different job."
                     )
                 return picked_response(job_json(earlier[0]), selection, 201)
-        job = ctx.store.insert(
+        stored = {k: v for k, v in job.items() if k not in _UNSET_AT_SUBMIT}
+        ctx.store.insert(
             "quantum_jobs",
-            {
-                "id": new_id(),
-                "user_id": identity.user_id,
-                "qpu_target": request.qpu_target or "",
-                "payload": payload,
-                "status": "pending",
-                "seq": ctx.store.next_value("quantum_jobs"),
-                "created": stamp,
-                "updated": stamp,
-                "submission": submission,
-            },
+            {**stored, "seq": ctx.store.next_value("quantum_jobs"), "submission": submission},
+            reread=False,
         )
     ctx.scheduler.wake()
-    return picked_response(job_json(job), selection, 201)
+    keys, deep = _job_keys(selection, listing=False)
+    return json_text_response(_job_texts([job], keys, selection, deep)[0], 201)
+
+
+#: Columns a new job leaves to their defaults.
+_UNSET_AT_SUBMIT = frozenset({"finished_at", "duration", "results"})
 
 
 def _job_keys(selection: Selection | None, *, listing: bool) -> tuple[tuple[str, ...], bool]:
@@ -305,7 +332,7 @@ async def get_job(
 
 
 @router.post("/api/jobs/{job_id}/cancel")
-def cancel_job(
+async def cancel_job(
     job_id: str,
     identity: Caller,
     ctx: Ctx,
