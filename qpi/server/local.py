@@ -87,7 +87,9 @@ class _Uvicorn(uvicorn.Server):
                 loop.call_soon_threadsafe(wakeup.set)
 
 
-def _uvicorn_config(app: Any, config: ServerConfig) -> uvicorn.Config:
+def _uvicorn_config(
+    app: Any, config: ServerConfig, log_level: str, access_log: bool
+) -> uvicorn.Config:
     """The settings of uvicorn: every wait bounded, every connection counted."""
     limits = ConnectionLimits(
         header_timeout=config.header_timeout,
@@ -97,8 +99,8 @@ def _uvicorn_config(app: Any, config: ServerConfig) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         http=protocol_factory(limits),
-        log_level="warning",
-        access_log=False,
+        log_level=log_level,
+        access_log=access_log,
         timeout_graceful_shutdown=5,
         # uvicorn's default (5 s) equals the original client's fixed polling interval, so its
         # polls raced the server closing their connection and failed now and then.
@@ -140,6 +142,8 @@ class LocalServer:
         data_dir: Where the database and ``credentials.json`` live. ``None`` makes a temporary
             directory, removed on :meth:`stop`.
         seed: Makes sampling reproducible (see :class:`~qpi.server.config.ServerConfig`).
+        log_level: The level of the server's log (``"debug"``, ``"info"``, ``"warning"``, ...).
+        access_log: Log one line per request (method, path, status) at INFO.
         **config: Further :class:`~qpi.server.config.ServerConfig` fields (``workers``,
             ``host``, ``idle_threshold``, ...).
 
@@ -156,12 +160,16 @@ class LocalServer:
         port: int = 0,
         data_dir: str | Path | None = None,
         seed: int | None = None,
+        *,
+        log_level: str = "warning",
+        access_log: bool = False,
         **config: Any,
     ) -> None:
         self._port = port
         self._data_dir = Path(data_dir) if data_dir is not None else None
         self._seed = seed
         self._config = config
+        self._log = (log_level.lower(), access_log)
         self._lock = threading.Lock()
         self._server: _Uvicorn | None = None
         self._thread: threading.Thread | None = None
@@ -206,7 +214,7 @@ class LocalServer:
         except BaseException:
             sock.close()
             raise
-        server = _Uvicorn(_uvicorn_config(app, config))
+        server = _Uvicorn(_uvicorn_config(app, config, *self._log))
         server.before_shutdown = lambda: _end_waits(app)
         thread = threading.Thread(
             target=self._serve, args=(server, sock), name="qpi-local-server", daemon=True
