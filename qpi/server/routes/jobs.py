@@ -23,13 +23,13 @@ from qpi.server.errors import ErrorResponse, field_error
 from qpi.server.ids import new_id
 from qpi.server.listing import lenient_int
 from qpi.server.picker import Selection, pick
-from qpi.server.routes import list_rows
-from qpi.server.selection import (
+from qpi.server.responses import (
     bounded_array,
     json_text_response,
     picked_response,
     requested_fields,
 )
+from qpi.server.routes import list_rows
 from qpi.server.store import RawJSON, decode_row
 from qpi.server.views import JOB_KEYS, job_json, job_text
 

@@ -1,9 +1,9 @@
 """What the routes answer with: ``?fields=`` applied, and every response size bounded.
 
-The routes parse ``fields`` with [`requested_fields`][qpi.server.selection.requested_fields] (a
+The routes parse ``fields`` with [`requested_fields`][qpi.server.responses.requested_fields] (a
 bad value is a 400 naming the problem), answer with
-[`picked_response`][qpi.server.selection.picked_response], and build list bodies with
-[`bounded_array`][qpi.server.selection.bounded_array], which refuses a page that would exceed
+[`picked_response`][qpi.server.responses.picked_response], and build list bodies with
+[`bounded_array`][qpi.server.responses.bounded_array], which refuses a page that would exceed
 the server's response limit with a message saying how to ask for less.
 """
 
