@@ -454,8 +454,7 @@ def _validate_instruction(
 
 
 def _validate_blocks(instructions: Sequence[Instruction]) -> None:
-    """Check that control-flow blocks nest: every block closed, ``else`` after an ``if``,
-    ``break``/``continue`` inside a ``while``."""
+    """Check that blocks nest: all closed, ``else`` in an ``if``, jumps inside a ``while``."""
     open_blocks: list[str] = []
     for pos, inst in enumerate(instructions):
         name = inst.name
