@@ -30,6 +30,7 @@ from pennylane.exceptions import DeviceError
 from pennylane.tape import QuantumScript
 
 from qpi.errors import ValidationError
+from qpi.qpu_limits import check_fits
 from qpi_pennylane.batch import JobPlan, plan_jobs
 from qpi_pennylane.transforms import compile_pipeline
 
@@ -187,7 +188,12 @@ class QPIDevice(Device):
         circuits: QuantumScript | Sequence[QuantumScript],
         execution_config: ExecutionConfig | None = None,
     ) -> Any:
-        """Run the tapes as ONE job and return their results in PennyLane's shapes."""
+        """Run the tapes as ONE job and return their results in PennyLane's shapes.
+
+        Raises:
+            ValidationError: If a tape uses more qubits, or more shots, than the QPU offers
+                (checked before anything is sent).
+        """
         single = isinstance(circuits, QuantumScript)
         tapes = (circuits,) if single else tuple(circuits)
         self._track_batch()
@@ -208,6 +214,7 @@ class QPIDevice(Device):
         else:
             planned = [plan_jobs((tape,), self.wires, target)[0] for tape in tapes]
         client = self.client
+        _check_fits(client.get_qpu(target), planned)
         # Submit every job before waiting on any, so they queue together.
         jobs = [client.submit(payload) for _, payload in planned]
         results: list[Any] = []
@@ -252,6 +259,18 @@ class QPIDevice(Device):
                 info["results"] = results[index]
             self.tracker.update(**info)
             self.tracker.record()
+
+
+def _check_fits(record: dict[str, Any], planned: Sequence[tuple[JobPlan, Any]]) -> None:
+    """Refuse, before sending, a batch whose circuits are too wide or long for the QPU."""
+    check_fits(
+        record,
+        (
+            (f"tape {entry.slots[0][0]}", entry.template.num_qubits, entry.shots)
+            for plan, _ in planned
+            for entry in plan.entries
+        ),
+    )
 
 
 def _deferred(mcm_config: Any, name: str) -> Any:

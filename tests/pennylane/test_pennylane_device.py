@@ -505,3 +505,18 @@ def test_a_sum_of_non_commuting_terms_needs_an_expval(make_device):
 
     with pytest.raises(DeviceError, match="do not\\s+commute qubit-wise"):
         circuit()
+
+
+def test_a_tape_wider_than_the_qpu_is_refused_before_sending(make_device, pl_client, job_count):
+    width = pl_client.get_qpu(pl_client.resolve_qpu("mock"))["num_qubits"]
+
+    @qml.set_shots(10)
+    @qml.qnode(make_device(width + 1))
+    def circuit():
+        qml.X(width)
+        return qml.counts(wires=[width])
+
+    before = job_count()
+    with pytest.raises(ValidationError, match=rf"tape 0 uses {width + 1} qubits .* {width}"):
+        circuit()
+    assert job_count() == before
