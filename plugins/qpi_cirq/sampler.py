@@ -146,7 +146,7 @@ class QPISampler(cirq.Sampler):
     async def run_sweep_async(
         self, program: cirq.AbstractCircuit, params: cirq.Sweepable, repetitions: int = 1
     ) -> Sequence[cirq.Result]:
-        """[`run_sweep`][qpi_cirq.QPISampler.run_sweep] without blocking the event loop.
+        """[`run_sweep`][qpi_cirq.sampler.QPISampler.run_sweep] without blocking the event loop.
 
         Works under ``asyncio`` and ``duet``. Cancelling the task while it waits cancels the
         job on the server.
@@ -216,29 +216,24 @@ class QPISampler(cirq.Sampler):
         params_list: Sequence[cirq.Sweepable] | None = None,
         repetitions: int | Sequence[int] = 1,
     ) -> Sequence[Sequence[cirq.Result]]:
-        """[`run_batch`][qpi_cirq.QPISampler.run_batch] without blocking the event loop.
+        """[`run_batch`][qpi_cirq.sampler.QPISampler.run_batch] without blocking the event loop.
 
         Works under ``asyncio`` and ``duet``. Cancelling the task while it waits cancels the
         job on the server.
         """
         planned = await _in_worker_thread(self._plan, programs, params_list, repetitions)
-        job = await _in_worker_thread(self._submit, planned)
+        # Interrupted while submitting: the job may still be created; cancel it when it is.
+        job = await _in_worker_thread(self._submit, planned, on_interrupt=_cancel_when_submitted)
         if job is None:
             return self._collect(None, planned)
-        finished = threading.Event()
 
-        def wait() -> JobResult:
-            try:
-                return job.result(self.timeout)
-            finally:
-                finished.set()
-
-        try:
-            result = await _in_worker_thread(wait)
-        except BaseException:
-            if not finished.is_set():  # the wait was interrupted, not the job: cancel it
+        def cancel_unless_finished(waiting: concurrent.futures.Future[Any]) -> None:
+            if not waiting.done():  # the wait was interrupted, not the job: cancel it
                 _cancel_quietly(job)
-            raise
+
+        result = await _in_worker_thread(
+            job.result, self.timeout, on_interrupt=cancel_unless_finished
+        )
         return self._collect_result(result, planned)
 
     def job_results(self, job_id: str) -> list[list[cirq.ResultDict]]:
@@ -359,6 +354,14 @@ class _Planned:
         return next(reps for entry, reps in zip(self.entries, self.repetitions) if entry and reps)
 
 
+def _cancel_when_submitted(submitting: concurrent.futures.Future[Job | None]) -> None:
+    def cancel(done: concurrent.futures.Future[Job | None]) -> None:
+        if not done.cancelled() and done.exception() is None and done.result() is not None:
+            _cancel_quietly(done.result())
+
+    submitting.add_done_callback(cancel)
+
+
 def _cancel_quietly(job: Job) -> None:
     """Cancel a job whose waiter went away; a job that just finished is left as it is."""
     with contextlib.suppress(QPIError):
@@ -399,26 +402,46 @@ def _batch_arguments(
 # -- running blocking work from async code ------------------------------------------------------
 
 
-async def _in_worker_thread(function: Callable[..., T], *args: Any) -> T:
+async def _in_worker_thread(
+    function: Callable[..., T],
+    *args: Any,
+    on_interrupt: Callable[[concurrent.futures.Future[T]], None] | None = None,
+) -> T:
     """Run ``function(*args)`` in a thread and await it under duet or asyncio.
 
     Cirq drives its async sampler methods with ``duet`` (its ``run_batch`` is
     ``duet.sync(run_batch_async)``), users with ``asyncio``: each needs its own kind of future.
     Duet is checked first because ``duet.run`` may be running inside an asyncio loop (a
     notebook), where only the duet scheduler can resume this coroutine.
+
+    Args:
+        function: The blocking call.
+        *args: Its arguments.
+        on_interrupt: Called with the thread's future when the awaiting coroutine is
+            interrupted (a cancelled task) before it receives the outcome; the thread itself
+            cannot be stopped, so this is where its work is undone.
     """
-    if _in_duet_task():
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        worker = threading.Thread(
-            target=_fill, args=(future, function, args), name="qpi-cirq-sampler", daemon=True
-        )
-        worker.start()
-        return await duet.AwaitableFuture.wrap(future)
     try:
         asyncio.get_running_loop()
-    except RuntimeError:  # driven by something else (a bare coroutine.send): just run it
+        in_asyncio = True
+    except RuntimeError:
+        in_asyncio = False
+    duet_task = _in_duet_task()
+    if not duet_task and not in_asyncio:  # a bare coroutine.send(): just run it
         return function(*args)
-    return await asyncio.to_thread(function, *args)
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+    worker = threading.Thread(
+        target=_fill, args=(future, function, args), name="qpi-cirq-sampler", daemon=True
+    )
+    worker.start()
+    try:
+        if duet_task:
+            return await duet.AwaitableFuture.wrap(future)
+        return await asyncio.wrap_future(future)
+    except BaseException:
+        if on_interrupt is not None and not (future.done() and future.exception() is not None):
+            on_interrupt(future)
+        raise
 
 
 def _in_duet_task() -> bool:
