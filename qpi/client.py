@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qpi import errors
+from qpi import display, errors
 from qpi._api.bookings import BookingEndpoints
 from qpi._api.jobs import FINAL_STATUSES, JobEndpoints
 from qpi._api.jobs import raise_for_status as raise_for_status
@@ -133,6 +133,9 @@ class QPIClient(
             f"QPIClient(base_url={self.base_url!r}, api_token={token}, "
             f"cache_mode={self.cache_mode!r})"
         )
+
+    def _repr_html_(self) -> str:
+        return display.client_html(self, self._credentials.has_api_token)
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -283,6 +286,41 @@ class QPIClient(
                 "get_backend needs the Qiskit plugin: pip install 'qpi-sdk[qiskit]'"
             )
         return backend
+
+    def backends(
+        self,
+        name: str | None = None,
+        *,
+        min_num_qubits: int | None = None,
+        operational: bool | None = True,
+        **options: Any,
+    ) -> list[Any]:
+        """The backends of the server's QPUs, filtered as ``QiskitRuntimeService.backends``.
+
+        Args:
+            name: Only the QPU of this name.
+            min_num_qubits: Only QPUs with at least this many qubits.
+            operational: ``True`` (the default): online QPUs only; ``False``: offline ones
+                only; ``None``: all.
+            **options: Passed to [`get_backend`][qpi.client.QPIClient.get_backend].
+
+        Returns:
+            One backend per matching QPU (Qiskit ``QPIBackend`` objects), in the server's order.
+
+        Raises:
+            PluginError: If no plugin provides backends (install ``qpi-sdk[qiskit]``).
+        """
+        chosen = []
+        for qpu in self.list_qpus():
+            online = qpu.get("status") == "online"
+            if name is not None and qpu.get("name") != name:
+                continue
+            if min_num_qubits is not None and int(qpu.get("num_qubits") or 0) < min_num_qubits:
+                continue
+            if operational is not None and online != operational:
+                continue
+            chosen.append(qpu)
+        return [self.get_backend(str(qpu["id"]), **options) for qpu in chosen]
 
     # -- lifecycle ------------------------------------------------------------------------------
 

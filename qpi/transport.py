@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import random
 import threading
 import time
@@ -25,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from urllib3.exceptions import MaxRetryError, NewConnectionError
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
 from qpi import errors
 from qpi.errors import AmbiguousRequestError
@@ -38,6 +39,9 @@ __all__ = [
     "Transport",
     "quote_segment",
 ]
+
+#: Retries and reconnects are logged here at DEBUG (the "qpi" logger's tree).
+LOGGER = logging.getLogger("qpi.transport")
 
 #: Statuses retried for idempotent requests.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
@@ -263,14 +267,20 @@ class Transport:
                         method=method,
                         url=url,
                     ) from exc
-                if last:
+                permanent = _permanent(exc)
+                if last or permanent:
                     raise errors.ConnectionError(
                         f"{method} {url} failed after {attempt} attempt(s): {_describe(exc)}. "
-                        "Check that the server is running and the URL is right.",
+                        + (permanent or "Check that the server is running and the URL is right."),
                         method=method,
                         url=url,
                     ) from exc
-                time.sleep(self.retry.delay(attempt, self._rng))
+                delay = self.retry.delay(attempt, self._rng)
+                LOGGER.debug(
+                    "%s %s: %s; reconnecting in %.2f s (attempt %d of %d)",
+                    *(method, url, _describe(exc), delay, attempt + 1, self.retry.attempts),
+                )
+                time.sleep(delay)
                 continue
             status = response.status_code
             if status < 400:
@@ -289,6 +299,10 @@ class Transport:
             wait = self._retry_wait(response, attempt)
             if last or wait is None:
                 raise error_from_response(response, method, url)
+            LOGGER.debug(
+                "%s %s answered %d; retrying in %.2f s (attempt %d of %d)",
+                *(method, url, status, wait, attempt + 1, self.retry.attempts),
+            )
             time.sleep(wait)
 
     def _send(
@@ -344,17 +358,42 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return isinstance(reason, NewConnectionError)
 
 
+def _permanent(exc: requests.RequestException) -> str | None:
+    """What to fix when retrying cannot help (a TLS or name-lookup failure), else ``None``."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        if "wrong version number" in str(exc).lower() or "record layer" in str(exc).lower():
+            return "The server does not speak TLS: use an http:// URL instead of https://."
+        return "Check the server's certificate, or the CA bundle (REQUESTS_CA_BUNDLE)."
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    if isinstance(reason, NameResolutionError):
+        return "The host name does not resolve: check the URL's spelling and your network."
+    return None
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, requests.ConnectTimeout):
         return "timed out while connecting"
     if isinstance(exc, requests.ReadTimeout):
         return "timed out waiting for the answer"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake failed"
     text = str(exc)
     if "Connection refused" in text:
         return "connection refused"
+    if "Name or service not known" in text or "NameResolutionError" in text:
+        return "the host name could not be resolved"
     if "reset" in text.lower() or "aborted" in text.lower():
         return "connection reset"
-    return f"{type(exc).__name__}: {text[:200]}"
+    return f"{type(exc).__name__}: {_clip_words(text, 200)}"
+
+
+def _clip_words(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, marked with "..."."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:(") + " ..."
 
 
 def _decode(response: requests.Response, method: str, url: str) -> Any:
@@ -419,7 +458,7 @@ def error_from_response(response: requests.Response, method: str, url: str) -> e
         text += f": {server_message}"
     if data:
         text += f" (details: {json.dumps(data, default=str)[:300]})"
-    hint = _hint(status, server_message or "")
+    hint = _hint(status, server_message or "", url)
     if hint:
         text += f" {hint}"
     cls = _error_class(status)
@@ -436,8 +475,13 @@ def error_from_response(response: requests.Response, method: str, url: str) -> e
     return cls(text, **kwargs)
 
 
-def _hint(status: int, message: str) -> str:
+def _hint(status: int, message: str, url: str = "") -> str:
     lowered = message.lower()
+    if status == 404 and "/api/api/" in url:
+        return (
+            "The server URL ends in /api, and the client adds /api itself: give the server's "
+            "root URL (e.g. http://host:8090)."
+        )
     if status == 403 and "qpu seconds" in lowered:
         return "Ask for more QPU time (client.create_time_request) or an admin allocation."
     if status == 403 and "admin" in lowered:

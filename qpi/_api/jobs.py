@@ -7,6 +7,7 @@ Also the final-status helpers that :mod:`qpi.job` and the plugins share
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -17,6 +18,9 @@ from qpi._api.base import ClientBase
 from qpi._api.submission import without_submission_mark
 from qpi.payload import CircuitPayload, JobPayload
 from qpi.transport import quote_segment
+
+#: Each poll of a wait is logged here at DEBUG.
+_LOG = logging.getLogger("qpi.jobs")
 
 __all__ = ["FINAL_STATUSES", "JobEndpoints", "raise_for_status"]
 
@@ -195,10 +199,17 @@ class JobEndpoints(ClientBase):
         while True:
             try:
                 record = self.get_job(job_id)
-            except (errors.ConnectionError, errors.ServerError, errors.RateLimitError):
+            except (errors.ConnectionError, errors.ServerError, errors.RateLimitError) as exc:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
+                _LOG.debug("job %s: poll failed (%s); polling on", job_id, exc)
             else:
+                _LOG.debug(
+                    "job %s: %s after %.2f s",
+                    job_id,
+                    record.get("status"),
+                    time.monotonic() - start,
+                )
                 if callback is not None:
                     callback(record, time.monotonic() - start)
                 if record.get("status") in FINAL_STATUSES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from pathlib import Path
 from types import FrameType
@@ -21,6 +22,18 @@ def default_data_dir() -> Path:
     return user_data_path("qpi", appauthor=False) / "server"
 
 
+_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _log_to_stderr(level: str) -> None:
+    """Show the records of the ``qpi`` loggers (uvicorn configures its own)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logger = logging.getLogger("qpi")
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     # SIGTERM (e.g. from a service manager) stops as cleanly as Ctrl-C.
     raise KeyboardInterrupt
@@ -37,15 +50,45 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 )
 @click.option("--seed", type=int, default=None, help="Make sampling reproducible.")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Jobs run at once.")
+@click.option(
+    "--log-level",
+    type=click.Choice(_LEVELS, case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="The server's log on stderr (debug also shows the scheduler's and the SDK's records).",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="One line per request at INFO.",
+)
 def serve(
-    host: str, port: int, data_dir: Path | None, seed: int | None, workers: int | None
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    seed: int | None,
+    workers: int | None,
+    log_level: str,
+    access_log: bool,
 ) -> None:
-    """Run the local QPI orchestrator until Ctrl-C."""
+    """Run the local QPI orchestrator until Ctrl-C.
+
+    The dashboard is at the server's URL, the API's documentation at /docs (both offline).
+    """
     LocalServer = local_server_class()
     from qpi.server.routes.meta import SERVER_VERSION
 
+    _log_to_stderr(log_level)
     options = {"host": host} | ({"workers": workers} if workers else {})
-    server = LocalServer(port=port, data_dir=data_dir or default_data_dir(), seed=seed, **options)
+    server = LocalServer(
+        port=port,
+        data_dir=data_dir or default_data_dir(),
+        seed=seed,
+        log_level=log_level,
+        access_log=access_log,
+        **options,
+    )
     try:
         server.start()
     except OSError as exc:
@@ -60,6 +103,7 @@ def serve(
         click.echo(f"  data dir     {server.data_dir}")
         click.echo(f"  credentials  {server.credentials_path} (admin and user passwords)")
         click.echo(f"  API token    {server.api_token}")
+        click.echo(f"  dashboard    {server.url}/  (API docs at {server.url}/docs)")
         click.echo("Press Ctrl-C to stop.")
         while server.wait(1.0):
             pass

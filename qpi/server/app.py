@@ -16,6 +16,7 @@ from qpi.server.bootstrap import bootstrap
 from qpi.server.config import ServerConfig
 from qpi.server.context import ServerContext
 from qpi.server.errors import GuardMiddleware, install_handlers
+from qpi.server.pages import install_pages
 from qpi.server.routes import collections, jobs, meta, notifications, qpus, tokens
 from qpi.server.scheduler import Scheduler
 from qpi.server.store import Store
@@ -98,9 +99,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         description="The QPI REST API, served by `qpi serve` with built-in simulator QPUs.",
         lifespan=lifespan,
         redoc_url=None,
+        docs_url=None,  # served by install_pages, from local files
     )
     install_handlers(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=config.max_body_bytes)
     for module in (jobs, tokens, qpus, notifications, collections, meta):
         app.include_router(module.router)
+    install_pages(app)
     return app
