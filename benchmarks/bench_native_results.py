@@ -78,8 +78,9 @@ def _cirq_sweep(server: Any) -> tuple[Any, Any, Any]:
         sampler = QPISampler(client, backend="mock")
         results = sampler.run_sweep(circuit, sweep, repetitions=SHOTS)
         result = _job_result(client, results[0].job_id)
-    from qpi import qasm3
     from qpi_cirq.results import layout_of
+
+    from qpi import qasm3
 
     layout = layout_of(qasm3.parse(result.payload.circuits[0].circuit).metadata)
     return result, layout, list(cirq.to_resolvers(sweep))
