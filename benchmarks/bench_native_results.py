@@ -48,14 +48,6 @@ def _cpu(function: Callable[[], Any]) -> float:
     return statistics.median(times)
 
 
-def _job_result(client: Any, job_id: str) -> Any:
-    try:  # the job lifecycle moved to qpi.jobs
-        from qpi.jobs import Job
-    except ImportError:  # pragma: no cover - before that restructure
-        from qpi.job import Job
-    return Job.from_id(client, job_id).result()
-
-
 # -- Cirq -------------------------------------------------------------------------------------
 
 
@@ -63,7 +55,9 @@ def _cirq_sweep(server: Any) -> tuple[Any, Any, Any]:
     """Run the sweep once; return the job's result, its layout and its resolvers."""
     import cirq
     import sympy
-    from qpi_cirq import QPISampler
+    from qpi_cirq.sweeps import translate
+
+    from qpi.payload import JobPayload
 
     qubits = cirq.LineQubit.range(NUM_QUBITS)
     theta = sympy.Symbol("theta")
@@ -74,16 +68,13 @@ def _cirq_sweep(server: Any) -> tuple[Any, Any, Any]:
         cirq.measure(*qubits[6:], key="b"),
     )
     sweep = cirq.Linspace(theta, 0, np.pi, ROWS)
+    entry = translate(circuit, sweep)  # what QPISampler.run_sweep sends
     with server.client(cache=False) as client:
-        sampler = QPISampler(client, backend="mock")
-        results = sampler.run_sweep(circuit, sweep, repetitions=SHOTS)
-        result = _job_result(client, results[0].job_id)
-    from qpi_cirq.results import layout_of
-
-    from qpi import qasm3
-
-    layout = layout_of(qasm3.parse(result.payload.circuits[0].circuit).metadata)
-    return result, layout, list(cirq.to_resolvers(sweep))
+        payload = JobPayload(
+            circuits=(entry.payload,), shots=SHOTS, qpu_target=client.resolve_qpu("mock")
+        )
+        result = client.submit(payload, [entry]).result()
+    return result, entry.context["layout"], entry.context["resolvers"]
 
 
 def _old_cirq_results(experiments: Any, layout: Any, resolvers: Any) -> list[Any]:
