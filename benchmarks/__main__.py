@@ -110,8 +110,8 @@ def judge(module: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     r.get("baseline_jobs"),
                     r["baseline_name"],
                     unit="jobs",
-                    target="1",
-                    passed=r["qpi_jobs"] == 1,
+                    target="2 (the forward pass, then every shifted tape)",
+                    passed=r["qpi_jobs"] == 2,
                 )
                 r["name"] = f"{r['name']}: wall time"
                 out.append(jobs)
