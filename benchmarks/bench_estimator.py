@@ -118,14 +118,16 @@ def _workload(server: Any, name: str, pub: tuple) -> list[dict[str, Any]]:
     began = time.perf_counter()
     exact = AerEstimator().run([pub], precision=0).result()[0].data.evs
     aer_time = time.perf_counter() - began
-    stds = np.maximum(ours["data"].stds, 1e-12)
-    max_sigma = float(np.max(np.abs(ours["data"].evs - exact) / stds))
-    extra = {"max_sigma": round(max_sigma, 2), "requests": ours["requests"]}
-    if "error" in theirs:  # refused before sending: the bytes are what it would have sent
-        extra["baseline_error"] = theirs["error"]
+    extra: dict[str, Any] = {"requests": ours["requests"]}
+    if ours["data"] is not None:
+        stds = np.maximum(ours["data"].stds, 1e-12)
+        extra["max_sigma"] = round(float(np.max(np.abs(ours["data"].evs - exact) / stds)), 2)
+    for who, figures in (("qpi", ours), ("baseline", theirs)):
+        if "error" in figures:  # refused before sending: the bytes are what it would send
+            extra[f"{who}_error"] = figures["error"]
     return [
         row(f"{name}: bytes sent", ours["bytes"], theirs["bytes"], BASELINE, unit="bytes"),
-        row(f"{name}: jobs", ours["jobs"], theirs["jobs"] or None, BASELINE, unit="jobs"),
+        row(f"{name}: jobs", ours["jobs"] or None, theirs["jobs"] or None, BASELINE, unit="jobs"),
         row(f"{name}: time", ours["time"], theirs["time"], BASELINE, **extra),
         row(f"{name}: time vs a local exact simulator", ours["time"], aer_time, AER),
     ]
@@ -162,9 +164,10 @@ def run(server: Any = None, quick: bool = False) -> list[dict[str, Any]]:
 def main() -> None:
     """Print the figures."""
     for r in run():
+        ours = "refused" if r["qpi"] is None else f"{r['qpi']:.4g}"
         base = "refused" if r["baseline"] is None else f"{r['baseline']:.4g}"
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.1f}x"
-        print(f"{r['name']:<58} qpi {r['qpi']:.4g}  {r['baseline_name']}: {base}  ratio {ratio}")
+        print(f"{r['name']:<58} qpi {ours}  {r['baseline_name']}: {base}  ratio {ratio}")
 
 
 if __name__ == "__main__":
