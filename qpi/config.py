@@ -27,13 +27,15 @@ import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from qpi._http.redact import redact_url
 from qpi.errors import ValidationError
+from qpi.jobs.mode import CacheMode
 
 __all__ = [
     "CACHE_MODES",
@@ -41,6 +43,7 @@ __all__ = [
     "PROFILE_KEYS",
     "Settings",
     "config_path",
+    "delete_profile",
     "load_profiles",
     "resolve",
     "save_profile",
@@ -48,8 +51,8 @@ __all__ = [
 
 DEFAULT_URL = "http://localhost:8090"
 """The server URL used when no argument, environment variable or profile gives one."""
-CACHE_MODES: tuple[str, ...] = ("reuse", "record", "replay", "off")
-"""The cache modes (see :mod:`qpi.cache`); ``reuse`` is the default."""
+CACHE_MODES: tuple[str, ...] = tuple(mode.value for mode in CacheMode)
+"""The cache modes (see [`CacheMode`][qpi.jobs.CacheMode]); ``reuse`` is the default."""
 PROFILE_KEYS: tuple[str, ...] = ("url", "api_token", "cache_dir", "cache_mode")
 """The keys a profile of the config file may hold."""
 
@@ -77,8 +80,9 @@ class Settings:
     def __repr__(self) -> str:
         token = "<set>" if self.api_token else None
         return (
-            f"Settings(url={self.url!r}, api_token={token}, cache_dir={self.cache_dir!r}, "
-            f"cache_mode={self.cache_mode!r}, profile={self.profile!r})"
+            f"Settings(url={redact_url(self.url)!r}, api_token={token}, "
+            f"cache_dir={self.cache_dir!r}, cache_mode={self.cache_mode!r}, "
+            f"profile={self.profile!r})"
         )
 
 
@@ -256,6 +260,44 @@ def save_profile(
 
     _write_private(path, tomli_w.dumps(data))
     return path
+
+
+def delete_profile(
+    name: str, *, keys: Sequence[str] | None = None, path: Path | None = None
+) -> bool:
+    """Remove a profile from the config file, or only some of its keys.
+
+    Removing the whole profile that is the file's ``default_profile`` clears that too.
+
+    Args:
+        name: The profile's name.
+        keys: Remove only these keys (e.g. ``["api_token"]`` to log out); ``None`` removes the
+            profile.
+        path: The config file; defaults to [`config_path`][qpi.config.config_path].
+
+    Returns:
+        Whether anything was removed.
+
+    Raises:
+        ValidationError: If the file is not valid TOML or cannot be written.
+    """
+    path = path or config_path()
+    data = load_profiles(path)
+    profiles = data.get("profiles")
+    if not isinstance(profiles, dict) or not isinstance(profiles.get(name), dict):
+        return False
+    if keys is None:
+        del profiles[name]
+        if data.get("default_profile") == name:
+            del data["default_profile"]
+    else:
+        removed = [key for key in keys if profiles[name].pop(key, None) is not None]
+        if not removed:
+            return False
+    import tomli_w
+
+    _write_private(path, tomli_w.dumps(data))
+    return True
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -14,13 +14,14 @@ promises. Qiskit is imported when these functions run, never at import time.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from qpi.circuit import Circuit, Expr, ParamValue
 
-__all__ = ["Experiment", "from_circuit", "prepare", "run"]
+__all__ = ["Experiment", "available", "from_circuit", "prepare", "run"]
 
 # Our gate names whose Qiskit method has another name, or other arguments.
 _RENAMED: Mapping[str, str] = {
@@ -37,6 +38,11 @@ _RENAMED: Mapping[str, str] = {
 _CONTROL_FLOW = frozenset(
     {"if_else", "while_loop", "for_loop", "switch_case", "break_loop", "continue_loop"}
 )
+
+
+def available() -> bool:
+    """Whether Qiskit and Aer are installed here (the ``aer`` extra)."""
+    return importlib.util.find_spec("qiskit_aer") is not None
 
 
 class Experiment:

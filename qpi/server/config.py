@@ -64,7 +64,25 @@ class ServerConfig:
         login_max_failures: Failed logins per identity within ``login_window`` before the
             server answers 429.
         login_window: The sliding window of the login limiter, in seconds.
+        login_threads: Password checks of logins computed at once, on threads of their own.
+        login_queue: Logins that may wait for those threads; more get 429 at once.
         max_body_bytes: Largest request body accepted (413 above).
+        max_result_bytes: Largest results one job may store, as JSON; a job whose results are
+            larger fails and says so. The default is the real server's cap (PocketBase's
+            1 MiB limit on a JSON field).
+        max_response_bytes: Largest body of one list response; a page that would be larger
+            is refused with 400 saying to ask for fewer items or fields.
+        keep_alive_timeout: Seconds an idle connection (kept alive, or new and silent) stays
+            open.
+        header_timeout: Seconds from a request's first byte to the end of its headers
+            (408 and close after).
+        body_timeout: Seconds from the end of a request's headers to the end of its body
+            (closed after).
+        offer_wait: Answer ``GET /api/jobs/{id}?wait=S`` as a long-poll and advertise it in
+            ``/api/health`` (``False``: ignore ``wait``, as a real server does, so clients
+            poll).
+        max_connections: Open connections beyond which new ones get 503 and are closed;
+            ``0`` picks half the process's open-file limit, at most 1,000.
         default_user_seconds: QPU-seconds of the default user created on first start.
         qpus: The built-in QPUs created on first start.
         idle_threshold: Seconds a booking holder keeps a QPU after their last job finished.
@@ -85,6 +103,10 @@ class ServerConfig:
             which a job counts as short.
         max_instructions: Operations one circuit may expand to (loops, broadcasts and gate
             bodies counted; see [`ParseLimits`][qpi.qasm3.ParseLimits]).
+        booking_max_seconds: Longest time slot a user may book.
+        bookings_per_user: Bookings a user may hold that have not ended.
+        max_database_bytes: Largest the database may grow (``None``: until the disk is
+            full); past it, writes answer 507 like a full disk.
     """
 
     host: str = "127.0.0.1"
@@ -95,7 +117,16 @@ class ServerConfig:
     token_ttl: float = 7 * 24 * 3600.0
     login_max_failures: int = 10
     login_window: float = 60.0
+    login_threads: int = 2
+    login_queue: int = 32
     max_body_bytes: int = 1024 * 1024
+    max_result_bytes: int = 1024 * 1024
+    max_response_bytes: int = 32 * 1024 * 1024
+    keep_alive_timeout: float = 75.0
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    max_connections: int = 0
+    offer_wait: bool = True
     default_user_seconds: float = 1_000_000.0
     qpus: tuple[QPUDefinition, ...] = BUILTIN_QPUS
     idle_threshold: float = 5.0
@@ -109,6 +140,9 @@ class ServerConfig:
     short_workers: int = 1
     short_job_work: float = 5e7
     max_instructions: int = 1_000_000
+    booking_max_seconds: float = 4 * 3600.0
+    bookings_per_user: int = 24
+    max_database_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.data_dir is not None:

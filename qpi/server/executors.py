@@ -269,7 +269,7 @@ def _run_mock(
     _check_memory(experiment, circuit.num_clbits, len(rows))
     # Rows are in sorted-name order (the driver's order), so the circuit is told so.
     circuit = dataclasses.replace(circuit, parameters=names)
-    if circuit.num_qubits >= AER_FROM_QUBITS and _terminal_only(circuit):
+    if circuit.num_qubits >= AER_FROM_QUBITS and _terminal_only(circuit) and aer_engine.available():
         qiskit_circuit, parameters = aer_engine.from_circuit(circuit)
         loaded = _Loaded(experiment, aer_engine.Experiment(qiskit_circuit, rows, parameters))
         return _run_on_aer([loaded], rng, limits)
@@ -324,6 +324,10 @@ def _run_aer_job(
     experiments: list[_Experiment], rng: np.random.Generator, limits: _Limits
 ) -> list[dict[str, Any]]:
     """The ``qiskit_aer`` QPU: every circuit loaded once, the whole job in one Aer call."""
+    if not aer_engine.available():
+        raise ValueError(
+            "The qiskit_aer QPU needs the qiskit-aer package: pip install 'qpi-sdk[aer]'."
+        )
     return _run_on_aer([_load(experiment, limits) for experiment in experiments], rng, limits)
 
 
@@ -369,6 +373,11 @@ def _load_qiskit(experiment: _Experiment, limits: _Limits) -> Any:
     except qasm3.QasmSyntaxError as exc:
         raise _LoadError(f"Failed to parse QASM circuit: {exc}") from None
     _check_qubits(experiment, bounds.qubits, limits)
+    if not aer_engine.available():
+        raise _LoadError(
+            "Running this program needs Qiskit and Aer on the server (OpenQASM 2, or what the "
+            "built-in simulator does not cover): pip install 'qpi-sdk[aer]'"
+        )
     try:
         if experiment.version == 3:
             from qiskit import qasm3 as qiskit_qasm3

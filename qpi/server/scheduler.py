@@ -33,7 +33,7 @@ from multiprocessing import Pipe
 from multiprocessing.connection import wait
 from typing import Any
 
-from qpi.server import dates, limits
+from qpi.server import dates, limits, results
 from qpi.server.admission import qpu_qubits
 from qpi.server.config import ServerConfig
 from qpi.server.selection import Candidate, candidates
@@ -333,6 +333,8 @@ class Scheduler:
             "max_shots": self.config.max_shots,
             "max_instructions": self.config.max_instructions,
             "threads": 1 if slot.short_only else (os.cpu_count() or 1),
+            # The worker encodes the results and checks their size (results.run_encoded).
+            "max_result_bytes": self.config.max_result_bytes,
         }
         try:
             worker.send(job["id"], arguments)
@@ -347,9 +349,11 @@ class Scheduler:
 
     # -- results -------------------------------------------------------------------------------
 
-    def _store_result(self, flight: _Flight, result: dict[str, Any]) -> None:
+    def _store_result(self, flight: _Flight, result: Any) -> None:
         duration = max(0.0, time.monotonic() - flight.started)
-        status = "failed" if "error" in result else "completed"
+        if not isinstance(result, results.StoredResult):
+            result = results.encode_result(result, self.config.max_result_bytes)
+        status = "failed" if result.failed else "completed"
         stamp = dates.now()
         with self.store.transaction():
             job = self.store.get("quantum_jobs", flight.job_id)

@@ -4,7 +4,10 @@ One connection shared by every thread, serialised by a lock. SQLite calls take m
 so a lock costs less than a connection per thread and makes every multi-statement change a
 single transaction. The database runs in WAL mode so a crash never loses a committed row.
 
-Rows come back as plain dicts: JSON columns decoded, boolean columns as ``bool``.
+Rows come back as plain dicts: JSON columns decoded, boolean columns as ``bool``; or, from
+[`Store.raw_rows`][qpi.server.store.Store.raw_rows], as they are stored, so JSON text can go
+to a client without being decoded and encoded again. A [`RawJSON`][qpi.server.store.RawJSON]
+value is stored as the JSON text it already is.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BOOL_COLUMNS", "JSON_COLUMNS", "TABLES", "Store"]
+__all__ = ["BOOL_COLUMNS", "JSON_COLUMNS", "TABLES", "RawJSON", "Store", "decode_row"]
 
 #: The tables and their columns. Text and date columns default to ``''`` like PocketBase.
 SCHEMA = """
@@ -39,6 +42,10 @@ CREATE TABLE IF NOT EXISTS superusers (
     password_hash TEXT NOT NULL,
     created TEXT NOT NULL DEFAULT '',
     updated TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS superuser_proxies (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS api_tokens (
     id TEXT PRIMARY KEY,
@@ -116,6 +123,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "qpu_seconds", "created", "updated",
     ),
     "superusers": ("id", "email", "password_hash", "created", "updated"),
+    "superuser_proxies": ("id", "user"),
     "api_tokens": ("id", "token", "user", "name", "expires_at", "created"),
     "qpus": (
         "id", "name", "status", "num_qubits", "enabled", "executor_type", "connected",
@@ -142,15 +150,26 @@ JSON_COLUMNS: frozenset[str] = frozenset({"payload", "results", "target_users", 
 BOOL_COLUMNS: frozenset[str] = frozenset({"emailVisibility", "verified", "enabled", "connected"})
 
 
+class RawJSON(str):
+    """JSON text to store as it is in a JSON column (it was encoded, and checked, before)."""
+
+    __slots__ = ()
+
+
 def _encode(column: str, value: Any) -> Any:
     if column in JSON_COLUMNS:
-        return None if value is None else json.dumps(value, separators=(",", ":"))
+        if value is None:
+            return None
+        if isinstance(value, RawJSON):
+            return str(value)
+        return json.dumps(value, separators=(",", ":"))
     if column in BOOL_COLUMNS:
         return int(bool(value))
     return value
 
 
-def _decode(row: sqlite3.Row) -> dict[str, Any]:
+def decode_row(row: sqlite3.Row) -> dict[str, Any]:
+    """A stored row as a dict: JSON columns decoded, flag columns as ``bool``."""
     record = dict(row)
     for column in record.keys() & JSON_COLUMNS:
         text = record[column]
@@ -173,9 +192,11 @@ class Store:
 
     Args:
         path: The SQLite file (created with its tables when missing).
+        max_bytes: Largest the database may grow; past it, writes fail as on a full disk
+            (``sqlite3.OperationalError``, SQLITE_FULL). ``None``: no limit of its own.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int | None = None) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
@@ -188,6 +209,12 @@ class Store:
         self._conn.execute("PRAGMA foreign_keys=OFF")
         self._conn.executescript(SCHEMA)
         self._migrate()
+        self._job_listeners: list[Callable[[str], None]] = []
+        self._in_transaction = False
+        self._changed_jobs: list[str] = []
+        if max_bytes is not None:
+            page = self._conn.execute("PRAGMA page_size").fetchone()[0]
+            self._conn.execute(f"PRAGMA max_page_count = {max(1, int(max_bytes) // page)}")
 
     def _migrate(self) -> None:
         """Bring a database made by an older version up to :data:`SCHEMA`."""
@@ -207,17 +234,47 @@ class Store:
                 self._conn.close()
                 self._conn = None  # type: ignore[assignment]
 
+    # -- job change notifications --------------------------------------------------------------
+
+    def on_job_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(job_id)`` after each committed change of a job's status.
+
+        Changes made with `update` are reported by themselves; one made with raw SQL
+        is reported by calling `notify_job`. Listeners run in the thread that made the
+        change, after its transaction committed, outside the lock; they must be quick.
+        """
+        self._job_listeners.append(listener)
+
+    def notify_job(self, job_id: str) -> None:
+        """Report a change of ``job_id``'s status (held until the transaction, if any, commits)."""
+        with self._lock:
+            if self._in_transaction:
+                self._changed_jobs.append(job_id)
+                return
+        self._fire([job_id])
+
+    def _fire(self, job_ids: Sequence[str]) -> None:
+        for job_id in job_ids:
+            for listener in self._job_listeners:
+                listener(job_id)
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """Hold the lock and run the block as one transaction (rolled back on error)."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            self._in_transaction = True
             try:
                 yield self
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._in_transaction = False
+                changed, self._changed_jobs = self._changed_jobs, []
+        self._fire(changed)
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
@@ -227,7 +284,14 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict]:
         """Run a query; returns its rows as decoded dicts."""
         with self._lock:
-            return [_decode(row) for row in self._conn.execute(sql, params).fetchall()]
+            return [decode_row(row) for row in self._conn.execute(sql, params).fetchall()]
+
+    def raw_rows(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[sqlite3.Row]:
+        """Run a query; returns its rows as stored (JSON columns as text, flags as 0/1)."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
     def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         """Run a query; returns the first column of its first row, or ``None``."""
@@ -247,14 +311,25 @@ class Store:
         params = [_encode(c, v) for c, v in equals.items()]
         return self.query(f"SELECT * FROM {table} WHERE {where} ORDER BY rowid", params)  # noqa: S608
 
-    def insert(self, table: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Insert a row; returns it as stored (defaults filled in)."""
+    def insert(
+        self, table: str, values: Mapping[str, Any], *, reread: bool = True
+    ) -> dict[str, Any]:
+        """Insert a row; returns it as stored (defaults filled in).
+
+        Args:
+            table: The table.
+            values: The columns to set.
+            reread: Read the row back (``False``: return ``values`` as given, saving a query
+                and the decoding of its JSON columns).
+        """
         _check_columns(table, list(values))
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         params = [_encode(c, v) for c, v in values.items()]
         with self._lock:
             self._conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", params)  # noqa: S608
+            if not reread:
+                return dict(values)
             return self.get(table, values["id"])  # type: ignore[return-value]
 
     def update(self, table: str, record_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -263,7 +338,12 @@ class Store:
             _check_columns(table, list(values))
             sets = ", ".join(f"{c} = ?" for c in values)
             params = [_encode(c, v) for c, v in values.items()] + [record_id]
-            self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", params)  # noqa: S608
+            with self._lock:
+                changed = self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", params)  # noqa: S608
+                row = self.get(table, record_id)
+            if changed and table == "quantum_jobs" and "status" in values:
+                self.notify_job(record_id)
+            return row  # type: ignore[return-value]
         return self.get(table, record_id)  # type: ignore[return-value]
 
     def next_value(self, counter: str) -> int:

@@ -127,11 +127,11 @@ class Worker:
         return self.job_id is not None
 
     def send(self, job_id: str, arguments: dict[str, Any]) -> None:
-        """Start a job: the worker calls ``executors.run_job(**arguments)``."""
+        """Start a job: the worker runs ``executors.run_job`` and encodes what it returns."""
         self.job_id = job_id
         self.conn.send(arguments)
 
-    def receive(self) -> dict[str, Any]:
+    def receive(self) -> Any:
         """The answer of the running job (call when :attr:`conn` is readable)."""
         try:
             return self.conn.recv()
@@ -166,7 +166,7 @@ def _worker_main(conn: Connection, lifeline: Connection, nice: int) -> None:
     if nice:
         with contextlib.suppress(OSError):
             os.nice(nice)
-    from qpi.server import executors
+    from qpi.server import executors, results
 
     executors.warm_up()
     while True:
@@ -174,7 +174,8 @@ def _worker_main(conn: Connection, lifeline: Connection, nice: int) -> None:
             arguments = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(executors.run_job(**arguments))
+        # Encoded here, once: the server stores the text as it is.
+        conn.send(results.run_encoded(executors.run_job, **arguments))
 
 
 def _watch_lifeline(lifeline: Connection) -> None:

@@ -187,7 +187,7 @@ def test_run_batch_checks_its_arguments(sampler):
     with pytest.raises(ValidationError, match="2 program"):
         sampler.run_batch([HAND_WRITTEN["bell"]] * 2, [None])
     with pytest.raises(ValidationError, match="repetitions"):
-        sampler.run_batch([HAND_WRITTEN["bell"]], repetitions=0)
+        sampler.run_batch([HAND_WRITTEN["bell"]], repetitions=-1)
 
 
 # -- keys and bit order ---------------------------------------------------------------------------
@@ -362,7 +362,8 @@ def test_a_cached_result_replays_identically_offline(server, tmp_path):
     with QPISampler(url=server.url, api_token=server.api_token, cache=cache) as recorder:
         first = recorder.run_sweep(circuit, sweep, repetitions=100)
         jobs = len(recorder.client.list_jobs())
-    with QPISampler(url=server.url, cache=cache, cache_mode="replay") as replayer:
+    replay = {"api_token": server.api_token, "cache": cache, "cache_mode": "replay"}
+    with QPISampler(url=server.url, **replay) as replayer:
         again = replayer.run_sweep(circuit, sweep, repetitions=100)
     assert again == first  # same counts, same synthesised per-shot order
     with server.client(cache=False) as check:

@@ -7,6 +7,7 @@ API tokens are accepted here too, so a client holding only a token can use every
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from qpi.server.auth import Identity, verify_password
+from qpi.server.auth import Identity, normalize_email, session_key, verify_password
 from qpi.server.bodies import RawBody, openapi_body, openapi_object, parse_body
 from qpi.server.context import ServerContext
 from qpi.server.deps import Body, Ctx, MaybeCaller
@@ -28,7 +29,14 @@ from qpi.server.listing import (
     parse_filter,
     parse_sort,
 )
+from qpi.server.picker import Selection, pick
 from qpi.server.records import COLLECTIONS, SUPERUSERS_ONLY, Collection
+from qpi.server.responses import (
+    bounded_array,
+    json_text_response,
+    picked_response,
+    requested_fields,
+)
 from qpi.server.store import BOOL_COLUMNS
 from qpi.server.views import record_json, superuser_record
 
@@ -107,8 +115,10 @@ def list_records(
     sql_where = f"WHERE ({rule}) AND ({where})"
     params = [*rule_params, *where_params]
     offset = min((page - 1) * per_page, SQL_INT_MAX)
+    selection = requested_fields(query.get("fields"))
+    columns = collection.list_columns(asked=_asked(selection))
     rows = ctx.store.query(
-        f"SELECT * FROM {collection.table} {sql_where} {order_by(keys)} LIMIT ? OFFSET ?",  # noqa: S608
+        f"SELECT {columns} FROM {collection.table} {sql_where} {order_by(keys)} LIMIT ? OFFSET ?",  # noqa: S608
         [*params, per_page, offset],
     )
     if query.get("skipTotal") in ("1", "true"):
@@ -116,15 +126,19 @@ def list_records(
     else:
         total = ctx.store.scalar(f"SELECT COUNT(*) FROM {collection.table} {sql_where}", params)  # noqa: S608
         pages = math.ceil(total / per_page)
-    return json_response(
-        {
-            "page": page,
-            "perPage": per_page,
-            "totalItems": total,
-            "totalPages": pages,
-            "items": [collection.to_json(row, who) for row in rows],
-        }
-    )
+    items = pick([collection.to_json(row, who) for row in rows], selection)
+    texts = (json.dumps(item, separators=(",", ":"), ensure_ascii=False) for item in items)
+    body = bounded_array(texts, ctx.config.max_response_bytes, "records")
+    head = json.dumps({"page": page, "perPage": per_page, "totalItems": total})
+    return json_text_response(f'{head[:-1]},"totalPages":{pages},"items":{body}}}')
+
+
+def _asked(selection: Selection | None) -> frozenset[str]:
+    """The root fields a ``fields`` selection names (``{"*"}`` for all of them)."""
+    if selection is None:
+        return frozenset()
+    roots = selection.roots()
+    return frozenset({"*"}) if roots is None else roots
 
 
 def _visible_row(
@@ -166,25 +180,30 @@ def _writable_row(
 def view_record(
     name: str,
     record_id: str,
+    request: Request,
     who: MaybeCaller,
     ctx: Ctx,
 ) -> Response:
     """One record, if the caller may see it (404 otherwise)."""
     collection = _collection(name)
-    return json_response(collection.to_json(_visible_row(ctx, collection, who, record_id), who))
+    selection = requested_fields(request.query_params.get("fields"))
+    row = _visible_row(ctx, collection, who, record_id)
+    return picked_response(collection.to_json(row, who), selection)
 
 
 @router.post("/api/collections/{name}/records", openapi_extra=openapi_object())
 def create_record(
     name: str,
+    request: Request,
     who: MaybeCaller,
     body: Body,
     ctx: Ctx,
 ) -> Response:
     """Create a record (200, like PocketBase)."""
     collection = _collection(name)
+    selection = requested_fields(request.query_params.get("fields"))
     row = collection.create(ctx, who, _body(body))
-    return json_response(collection.to_json(row, who))
+    return picked_response(collection.to_json(row, who), selection)
 
 
 @router.patch(
@@ -194,15 +213,17 @@ def create_record(
 def update_record(
     name: str,
     record_id: str,
+    request: Request,
     who: MaybeCaller,
     body: Body,
     ctx: Ctx,
 ) -> Response:
     """Update a record."""
     collection = _collection(name)
+    selection = requested_fields(request.query_params.get("fields"))
     row = _writable_row(ctx, collection, who, record_id, delete=False)
     row = collection.update(ctx, who, row, _body(body))
-    return json_response(collection.to_json(row, who))
+    return picked_response(collection.to_json(row, who), selection)
 
 
 @router.delete("/api/collections/{name}/records/{record_id}", status_code=204)
@@ -220,25 +241,32 @@ def delete_record(
 
 
 @router.post("/api/collections/{name}/auth-with-password", openapi_extra=openapi_body(PasswordAuth))
-def auth_with_password(
+async def auth_with_password(
     name: str,
+    request: Request,
     body: Body,
     ctx: Ctx,
 ) -> Response:
-    """Log in a user or a superuser: ``{"token": <JWT>, "record": {...}}``."""
+    """Log in a user or a superuser: ``{"token": <JWT>, "record": {...}}``.
+
+    Failures are limited per client address and identity; the password hash runs on the
+    login gate's own threads, so a flood of logins never slows the other routes.
+    """
     if name not in ("users", "_superusers"):
         raise ErrorResponse(404, "Missing or invalid auth collection context.")
-    request = parse_body(body, PasswordAuth)
-    key = f"{name}:{request.identity.strip().lower()}"
-    ctx.limiter.check(key)
+    login = parse_body(body, PasswordAuth)
+    address = request.client.host if request.client else ""
+    identity = f"{name}:{normalize_email(login.identity)}"
+    ctx.limiter.check(address, identity)
     table = "users" if name == "users" else "superusers"
-    found = ctx.store.find(table, email=request.identity.strip())
+    found = ctx.store.find(table, email=login.identity.strip())
     stored = found[0]["password_hash"] if found and found[0]["password_hash"] else _DUMMY_HASH
-    if not verify_password(request.password, stored) or not found:
-        ctx.limiter.failed(key)
+    matches = await ctx.password_gate.run(lambda: verify_password(login.password, stored))
+    if not matches or not found:
+        ctx.limiter.failed(address, identity)
         raise ErrorResponse(400, "Failed to authenticate.")
-    ctx.limiter.succeeded(key)
+    ctx.limiter.succeeded(address, identity)
     row = found[0]
-    token = ctx.signer.issue(row["id"], name)
+    token = ctx.signer.issue(row["id"], name, session_key(row))
     record = record_json("users", row) if name == "users" else superuser_record(row)
     return json_response({"token": token, "record": record})

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
-from qpi.server.deps import Admin
+from qpi.server.completion import MAX_WAIT_SECONDS
+from qpi.server.deps import Admin, Ctx
 from qpi.server.errors import json_response
 
-__all__ = ["SERVER_VERSION", "router"]
+__all__ = ["EXTENSIONS", "SERVER_VERSION", "router"]
 
 #: The version of the real server whose API this one speaks.
 SERVER_VERSION = "v0.1.2"
 
 router = APIRouter(tags=["meta"])
-
-_INDEX = """<!doctype html>
-<html><head><meta charset="utf-8"><title>QPI local orchestrator</title></head>
-<body><h1>QPI local orchestrator</h1>
-<p>This is the QPI REST API served by <code>qpi serve</code>. See <a href="/docs">/docs</a>.</p>
-</body></html>
-"""
 
 
 @router.get("/api/op/version")
@@ -29,13 +23,16 @@ def version(admin: Admin) -> Response:
     return json_response({"version": SERVER_VERSION})
 
 
+#: What ``/api/health`` adds to PocketBase's answer: the extensions this server offers.
+EXTENSIONS = {"jobWait": MAX_WAIT_SECONDS}
+
+
 @router.get("/api/health")
-def health() -> Response:
-    """Liveness, in PocketBase's shape."""
-    return json_response({"message": "API is healthy.", "code": 200, "data": {}})
+async def health(ctx: Ctx) -> Response:
+    """Liveness, in PocketBase's shape; ``data.jobWait`` advertises ``?wait=`` on job GETs.
 
-
-@router.get("/", include_in_schema=False)
-def index() -> HTMLResponse:
-    """A small landing page (the real server serves its dashboard here)."""
-    return HTMLResponse(_INDEX)
+    ``jobWait`` is the longest wait one request may ask for, in seconds. Clients look for it
+    once per server and poll where it is missing (a real server, an older local one).
+    """
+    data = EXTENSIONS if ctx.config.offer_wait else {}
+    return json_response({"message": "API is healthy.", "code": 200, "data": data})
