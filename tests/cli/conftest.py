@@ -24,10 +24,11 @@ RX_RZ = (
     "bit[1] c;\nqubit[1] q;\nrx(theta) q[0];\nrz(phi) q[0];\nc[0] = measure q[0];\n"
 )
 # More qubits than the simulator QPUs have: the job fails on the server.
-#: Accepted at submission, failed by the simulator (the gate is defined nowhere).
+#: Accepted at submission (a gate definition: the client sends it as it is), failed by the
+#: simulator (the gate it calls is defined nowhere).
 FAILS_ON_THE_QPU = (
-    'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[1] c;\nqubit[1] q;\nnotagate q[0];\n'
-    "c[0] = measure q[0];\n"
+    'OPENQASM 3.0;\ninclude "stdgates.inc";\ngate g a { notagate a; }\nbit[1] c;\nqubit[1] q;\n'
+    "g q[0];\nc[0] = measure q[0];\n"
 )
 
 _USER_ENV = (
