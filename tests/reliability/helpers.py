@@ -74,7 +74,7 @@ def free_port() -> int:
 
 
 #: Seconds a killed server's workers get to notice and end.
-ORPHAN_GRACE = 5.0
+ORPHAN_GRACE = 15.0
 
 
 def process_group(pgid: int) -> list[int]:
