@@ -33,7 +33,6 @@ from qpi.config import resolve
 from qpi.hooks import TranslatedCircuit, make_plugin_manager
 from qpi.job import Job
 from qpi.payload import CircuitPayload, JobPayload
-from qpi.qpu_limits import check_payload_fits
 from qpi.transport import Credentials, RetryPolicy, Timeouts, Transport
 
 if TYPE_CHECKING:
@@ -229,8 +228,7 @@ class QPIClient(
             A :class:`qpi.job.Job`; ``job.result()`` gives counts per circuit and row.
 
         Raises:
-            ValidationError: For input no plugin can translate, a malformed payload, or a
-                circuit wider (or with more shots) than the QPU offers.
+            ValidationError: For input no plugin can translate, or a malformed payload.
         """
         items, values = _paired(circuits, parameter_values)
         run_options = {"shots": shots, "meas_level": meas_level, "meas_return": meas_return}
@@ -247,7 +245,6 @@ class QPIClient(
         )
         payload.validate()  # bad input is refused before the QPU lookup, the first request
         payload = dataclasses.replace(payload, qpu_target=self.resolve_qpu(qpu))
-        check_payload_fits(self.get_qpu(payload.qpu_target), payload)
         return self.submit(payload, translated)
 
     def translate(

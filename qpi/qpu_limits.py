@@ -11,21 +11,12 @@ circuit may run (``max_shots``); the plugins check every circuit of a job agains
 from __future__ import annotations
 
 import numbers
-import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qpi.errors import ValidationError
 
-if TYPE_CHECKING:
-    from qpi.payload import JobPayload
-
-__all__ = ["check_fits", "check_payload_fits", "declared_qubits", "qpu_limit"]
-
-# ``qubit[5] q;`` or ``qubit q;`` at the start of a statement (OpenQASM 3), ``qreg q[5];`` (2).
-_QUBIT_DECLARATION = re.compile(
-    r"(?m)^\s*(?:qubit\s*(?:\[\s*(\d+)\s*\])?\s+\w+|qreg\s+\w+\s*\[\s*(\d+)\s*\])\s*;"
-)
+__all__ = ["check_fits", "qpu_limit"]
 
 
 def qpu_limit(record: Mapping[str, Any], field: str) -> int | None:
@@ -62,27 +53,3 @@ def check_fits(record: Mapping[str, Any], circuits: Iterable[tuple[str, int, int
                 f"{label} asks for {shots} shots but QPU {name!r} runs at most {max_shots} "
                 "per circuit; lower the shots or split the work"
             )
-
-
-def declared_qubits(program: str) -> int:
-    """How many qubits an OpenQASM program declares (all its ``qubit``/``qreg`` registers)."""
-    total = 0
-    for match in _QUBIT_DECLARATION.finditer(program):
-        size = match.group(1) or match.group(2)
-        total += int(size) if size else 1
-    return total
-
-
-def check_payload_fits(record: Mapping[str, Any], payload: JobPayload) -> None:
-    """[`check_fits`][qpi.qpu_limits.check_fits] for every circuit of a job payload.
-
-    Raises:
-        ValidationError: For the first circuit that does not fit the QPU.
-    """
-    check_fits(
-        record,
-        (
-            (f"circuit {index}", declared_qubits(entry.circuit), payload.shots_for(index))
-            for index, entry in enumerate(payload.circuits)
-        ),
-    )

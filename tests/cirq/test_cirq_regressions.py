@@ -184,11 +184,3 @@ def test_shots_over_a_qpus_stated_limit_are_refused():
 
 def test_sampler_repr_names_its_backend(client):
     assert "mock" in repr(QPISampler(client, backend="mock"))
-
-
-def test_declared_qubits_counts_every_register():
-    from qpi.qpu_limits import declared_qubits
-
-    program = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[2] c;\nqubit[25] q;\nqubit anc;\n'
-    assert declared_qubits(program) == 26
-    assert declared_qubits("OPENQASM 2.0;\nqreg q[3];\nqreg r[2];\n") == 5

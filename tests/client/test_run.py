@@ -75,15 +75,6 @@ def test_run_without_qpu_picks_an_online_one(client):
     assert sum(job.result(timeout=30).get_counts().values()) == 10
 
 
-def test_run_refuses_a_circuit_wider_than_the_qpu_before_sending(client):
-    client.plugins.register(ToyPlugin(), name="toy")
-    width = client.get_qpu(client.resolve_qpu("mock"))["num_qubits"]
-    before = len(client.list_jobs())
-    with pytest.raises(errors.ValidationError, match=rf"circuit 1 uses {width + 1} qubits"):
-        client.run([BELL, ToyCircuit(width + 1, [0])], shots=10, qpu="mock")
-    assert len(client.list_jobs()) == before
-
-
 def test_run_rejects_what_no_plugin_knows(client):
     with pytest.raises(errors.ValidationError, match="no installed qpi plugin can translate"):
         client.run(object(), qpu="mock")
