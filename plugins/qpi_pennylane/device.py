@@ -64,7 +64,7 @@ class QPIDevice(Device):
         client: An existing :class:`~qpi.QPIClient` to use instead of building one (then
             ``url``, ``api_token``, ``cache`` and ``cache_mode`` must not be given).
         cache: A cache directory, a :class:`qpi.cache.Cache`, or ``False`` for none.
-        cache_mode: ``"reuse"``, ``"record"``, ``"replay"`` or ``"off"``.
+        cache_mode: ``"reuse"``, ``"memo"``, ``"record"``, ``"replay"`` or ``"off"``.
         seed: Seeds the order of synthesised samples (``qml.sample``); the same result always
             gives the same samples for the same seed.
         timeout: Seconds to wait for a job's result (``None``: wait as long as it takes).
@@ -235,14 +235,16 @@ class QPIDevice(Device):
     def _track_job(self, plan: JobPlan, outcome: JobResult) -> None:
         if not self.tracker.active:
             return
+        # "jobs" counts jobs actually submitted; a cache answer is a "cache_hits" instead.
         info: dict[str, Any] = {
-            "jobs": 1,
             "job_ids": outcome.job_id,
             "circuits": len(plan.entries),
             "experiments": plan.num_experiments,
         }
         if outcome.from_cache:
             info["cache_hits"] = 1
+        else:
+            info["jobs"] = len(outcome.metadata.get("job_ids") or [outcome.job_id])
         self.tracker.update(**info)
         self.tracker.record()
 
