@@ -37,14 +37,24 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 )
 @click.option("--seed", type=int, default=None, help="Make sampling reproducible.")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Jobs run at once.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Behave as a real QPI v0.1.2 installation, bugs included (see the docs).",
+)
 def serve(
-    host: str, port: int, data_dir: Path | None, seed: int | None, workers: int | None
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    seed: int | None,
+    workers: int | None,
+    strict: bool,
 ) -> None:
-    """Run the local QPI orchestrator until Ctrl-C."""
+    """Run the local QPI orchestrator until Ctrl-C (``--strict``: as a real v0.1.2 server)."""
     LocalServer = local_server_class()
     from qpi.server.routes.meta import SERVER_VERSION
 
-    options = {"host": host} | ({"workers": workers} if workers else {})
+    options = {"host": host, "strict": strict} | ({"workers": workers} if workers else {})
     server = LocalServer(port=port, data_dir=data_dir or default_data_dir(), seed=seed, **options)
     try:
         server.start()
@@ -56,7 +66,8 @@ def serve(
         raise error from None
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        click.echo(f"QPI local orchestrator (API {SERVER_VERSION}) listening on {server.url}")
+        mode = " in strict mode (a real v0.1.2 server's behaviour)" if strict else ""
+        click.echo(f"QPI local orchestrator (API {SERVER_VERSION}) listening on {server.url}{mode}")
         click.echo(f"  data dir     {server.data_dir}")
         click.echo(f"  credentials  {server.credentials_path} (admin and user passwords)")
         click.echo(f"  API token    {server.api_token}")

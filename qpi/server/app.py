@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from qpi.errors import ValidationError
+from qpi.server import strict
 from qpi.server.auth import Authenticator, LoginLimiter, TokenSigner, load_or_create_secret
 from qpi.server.bootstrap import bootstrap
 from qpi.server.config import ServerConfig
@@ -54,9 +55,17 @@ def open_context(config: ServerConfig) -> ServerContext:
         signer=signer,
         auth=Authenticator(store, signer),
         limiter=LoginLimiter(config.login_max_failures, config.login_window),
-        scheduler=Scheduler(store, config),
+        scheduler=_scheduler_class(config)(store, config),
         credentials=credentials,
     )
+
+
+def _scheduler_class(config: ServerConfig) -> type[Scheduler]:
+    if config.strict:
+        from qpi.server.strict.scheduler import StrictScheduler
+
+        return StrictScheduler
+    return Scheduler
 
 
 def _close_context(ctx: ServerContext) -> None:
@@ -76,6 +85,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         The FastAPI application (``app.state.ctx`` holds the :class:`ServerContext` while it
         runs).
     """
+    if config.strict:
+        config = strict.strict_config(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,6 +111,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         redoc_url=None,
     )
     install_handlers(app)
+    if config.strict:
+        strict.install(app)  # its routes first, its middleware inside the guard
     app.add_middleware(GuardMiddleware, max_body_bytes=config.max_body_bytes)
     for module in (jobs, tokens, qpus, notifications, collections, meta):
         app.include_router(module.router)

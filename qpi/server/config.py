@@ -71,6 +71,13 @@ class ServerConfig:
         max_shots: Largest shot count one circuit may run on the local simulators.
         prewarm: Start the simulator processes at start-up so the first job is fast.
         poll_interval: Longest the scheduler sleeps between checks (it is woken on submit).
+        default_qpu: The QPU ``/api/qpus`` marks ``"default": true`` (clients use it when no
+            QPU is named); ``None`` marks none, as a real server.
+        strict: Behave as a real QPI v0.1.2 installation, bugs included (see
+            `qpi.server.strict`).
+        job_timeout: Strict mode: seconds a job may stay ``running`` before the recovery
+            loop puts it back to ``pending`` (the real ``--job-timeout``).
+        recovery_interval: Strict mode: seconds between two rounds of the recovery loop.
     """
 
     host: str = "127.0.0.1"
@@ -89,6 +96,10 @@ class ServerConfig:
     max_shots: int = 1_000_000
     prewarm: bool = True
     poll_interval: float = 1.0
+    default_qpu: str | None = "mock"
+    strict: bool = False
+    job_timeout: float = 20.0
+    recovery_interval: float = 10.0
 
     def __post_init__(self) -> None:
         if self.data_dir is not None:

@@ -106,6 +106,8 @@ class LocalServer:
         data_dir: Where the database and ``credentials.json`` live. ``None`` makes a temporary
             directory, removed on :meth:`stop`.
         seed: Makes sampling reproducible (see :class:`~qpi.server.config.ServerConfig`).
+        strict: Behave as a real QPI v0.1.2 installation, bugs included (see
+            `qpi.server.strict` and the deviation table in the local orchestrator guide).
         **config: Further :class:`~qpi.server.config.ServerConfig` fields (``workers``,
             ``host``, ``idle_threshold``, ...).
 
@@ -122,12 +124,13 @@ class LocalServer:
         port: int = 0,
         data_dir: str | Path | None = None,
         seed: int | None = None,
+        strict: bool = False,
         **config: Any,
     ) -> None:
         self._port = port
         self._data_dir = Path(data_dir) if data_dir is not None else None
         self._seed = seed
-        self._config = config
+        self._config = {**config, "strict": strict}
         self._lock = threading.Lock()
         self._server: _Uvicorn | None = None
         self._thread: threading.Thread | None = None
