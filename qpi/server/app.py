@@ -17,7 +17,7 @@ from qpi.server.bootstrap import bootstrap
 from qpi.server.config import ServerConfig
 from qpi.server.context import ServerContext
 from qpi.server.errors import GuardMiddleware, install_handlers
-from qpi.server.routes import collections, jobs, meta, notifications, qpus, tokens
+from qpi.server.routes import collections, jobs, meta, notifications, qpus, session, tokens
 from qpi.server.scheduler import Scheduler
 from qpi.server.store import Store
 
@@ -114,6 +114,6 @@ def create_app(config: ServerConfig) -> FastAPI:
     if config.strict:
         strict.install(app)  # its routes first, its middleware inside the guard
     app.add_middleware(GuardMiddleware, max_body_bytes=config.max_body_bytes)
-    for module in (jobs, tokens, qpus, notifications, collections, meta):
+    for module in (jobs, tokens, qpus, notifications, collections, session, meta):
         app.include_router(module.router)
     return app
