@@ -93,6 +93,9 @@ class QPIClient(
         self.base_url: str = settings.url
         self.cache_mode: str = settings.cache_mode
         self._credentials = Credentials(settings.api_token)
+        self._credentials.set_session_token(settings.session_token)
+        #: The QPU used when none is named (``$QPI_QPU`` or the profile's ``qpu``).
+        self.default_qpu: str | None = settings.qpu
         self._transport = Transport(
             self.base_url,
             self._credentials,
@@ -110,6 +113,8 @@ class QPIClient(
         self._lock = threading.Lock()
         self._qpus = {}
         self._user = None
+        self._results_bug = None
+        self._on_session_renewed = _profile_saver(settings) if settings.session_token else None
 
     def _open_cache(self, cache: Any, cache_dir: str | None) -> Any:
         if cache is False or self.cache_mode == "off":
@@ -207,7 +212,8 @@ class QPIClient(
             parameter_values: Bindings. For one circuit: its rows (a list of rows, or
                 whatever its plugin accepts). For a list of circuits: a list with one entry
                 per circuit (``None`` for circuits without inputs).
-            qpu: QPU name or id; ``None`` takes the first online QPU.
+            qpu: QPU name or id; ``None`` takes the default QPU (see
+                [`resolve_qpu`][qpi.client.QPIClient.resolve_qpu]).
             meas_level: ``2`` for counts, ``1`` for IQ memory.
             meas_return: ``"single"`` or ``"avg"``.
             **options: Passed to the plugins' translation hook.
@@ -249,7 +255,12 @@ class QPIClient(
                 obj = CircuitPayload(obj.circuit, parameter_values, obj.shots)
             return TranslatedCircuit(obj, plugin="qpi")
         if isinstance(obj, str):
-            return TranslatedCircuit(CircuitPayload(obj, parameter_values), plugin="qpi")
+            from qpi.rawqasm import prepare_raw
+
+            # What a real driver cannot run is rewritten (registers merged) or refused here.
+            return TranslatedCircuit(
+                CircuitPayload(prepare_raw(obj), parameter_values), plugin="qpi"
+            )
         from qpi.circuit import Circuit
 
         if isinstance(obj, Circuit):
@@ -312,6 +323,19 @@ def _paired(circuits: Any, parameter_values: Any) -> tuple[list[Any], list[Any]]
             "give one entry (rows, or None) per circuit"
         )
     return items, values
+
+
+def _profile_saver(settings: Any) -> Any:
+    """Keeps a renewed session in the profile it came from (``qpi login --email``)."""
+    if settings.profile is None:
+        return None
+
+    def save(token: str) -> None:
+        from qpi.config import save_profile
+
+        save_profile(settings.profile, {"session_token": token})
+
+    return save
 
 
 def _is_path(cache: Any) -> bool:

@@ -282,7 +282,8 @@ class QPIBackend(BackendV2):
             raise errors.ValidationError("run() got an empty list of circuits")
         per_circuit = [bindings] if single else _split(bindings, len(items))
         for item in items:
-            if isinstance(item, QuantumCircuit) and item.num_qubits > self.num_qubits:
+            width = self.num_qubits
+            if isinstance(item, QuantumCircuit) and width is not None and item.num_qubits > width:
                 raise errors.ValidationError(
                     f"circuit {item.name!r} uses {item.num_qubits} qubits but QPU "
                     f"{self.name!r} has {self.num_qubits}"
@@ -299,7 +300,7 @@ def _find_qpu(client: QPIClient, name: str | None) -> dict[str, Any]:
         return client.get_qpu(client.resolve_qpu(None))
 
 
-def _qubit_count(record: Mapping[str, Any], given: Any) -> int:
+def _qubit_count(record: Mapping[str, Any], given: Any) -> int | None:
     known = record.get("num_qubits")
     known = int(known) if isinstance(known, numbers.Integral) and known > 0 else None
     if given is not None and (not isinstance(given, numbers.Integral) or given < 1):
@@ -309,10 +310,15 @@ def _qubit_count(record: Mapping[str, Any], given: Any) -> int:
             f"QPU {record.get('name')!r} has {known} qubits; num_qubits={given} disagrees"
         )
     if known is None and given is None:
-        raise errors.ValidationError(
-            f"QPU {record.get('name')!r} does not say how many qubits it has; pass "
-            "num_qubits=... to QPIBackend (or client.get_backend)"
+        # A real server records 0 qubits when the QPU was created without num_qubits.
+        warnings.warn(
+            f"QPU {record.get('name')!r} does not say how many qubits it has (its record says "
+            f"{record.get('num_qubits')!r}); each circuit's own width is used. Pass "
+            "num_qubits=... to client.get_backend for a Target of fixed width.",
+            UserWarning,
+            stacklevel=4,
         )
+        return None
     return known if known is not None else int(given)
 
 

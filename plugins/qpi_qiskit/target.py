@@ -43,11 +43,12 @@ from qiskit.transpiler import Target
 __all__ = ["build_target"]
 
 
-def build_target(num_qubits: int, description: str | None = None) -> Target:
+def build_target(num_qubits: int | None, description: str | None = None) -> Target:
     """Build the Target of a QPU with ``num_qubits`` all-to-all qubits.
 
     Args:
-        num_qubits: The QPU's qubit count.
+        num_qubits: The QPU's qubit count; ``None`` when it is not known (the Target then
+            fits any circuit and transpiling keeps the circuit's own width).
         description: A description for the Target (e.g. the QPU's name).
 
     Returns:

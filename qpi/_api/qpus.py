@@ -20,6 +20,7 @@ class QPUEndpoints(ClientBase):
     """``/api/qpus`` and the operator routes: list, look up, resolve, create, connect, toggle."""
 
     _qpus: dict[str, tuple[float, dict[str, Any]]]  # name or id -> (monotonic time, record)
+    default_qpu: str | None
 
     def list_qpus(self) -> list[dict[str, Any]]:
         """List all online QPUs.
@@ -51,10 +52,16 @@ class QPUEndpoints(ClientBase):
     def resolve_qpu(self, qpu: str | None) -> str:
         """The record id to send as ``qpu_target`` for a QPU name or id.
 
-        ``None`` picks the first online QPU, because the real server never dispatches a job
-        without a target.
+        A real server never dispatches a job without a target, so ``None`` is resolved, in
+        this order: the client's configured QPU (``$QPI_QPU`` or the profile's ``qpu``), the
+        QPU the server marks as its default (``qpi serve``: ``mock``), the only online QPU.
+
+        Raises:
+            ValidationError: If no QPU is named and several are online with none marked
+                default (the message names them); a real device is never picked silently.
+            NotFoundError: If the QPU does not exist, or none is online.
         """
-        return str(self._qpu_record(qpu or "")["id"])
+        return str(self._qpu_record(qpu or self.default_qpu or "")["id"])
 
     def _qpu_record(self, name: str) -> dict[str, Any]:
         """A QPU record by name or id (``""``: the first online QPU), memoised for a minute.
@@ -70,7 +77,7 @@ class QPUEndpoints(ClientBase):
         if self.cache_mode == "replay":
             return self._cached_qpu(name)
         try:
-            record = self._fetch_qpu(name) if name else self._first_online_qpu()
+            record = self._fetch_qpu(name) if name else self._default_qpu()
         except errors.ConnectionError:
             if self.cache_mode != "reuse":
                 raise
@@ -91,14 +98,23 @@ class QPUEndpoints(ClientBase):
             )
         return dict(record)
 
-    def _first_online_qpu(self) -> dict[str, Any]:
+    def _default_qpu(self) -> dict[str, Any]:
+        """The QPU the server marks as default, else the only online one."""
         online = [q for q in self.list_qpus() if q.get("enabled", True)]
         if not online:
             raise errors.NotFoundError(
                 f"no QPU is online on {self.base_url}; start one or name a QPU explicitly",
                 status_code=404,
             )
-        return dict(online[0])
+        marked = [q for q in online if q.get("default") is True]
+        if marked or len(online) == 1:
+            return dict((marked or online)[0])
+        names = ", ".join(f"{q.get('name')} (id {q.get('id')})" for q in online)
+        raise errors.ValidationError(
+            f"no QPU was named and {len(online)} QPUs are online on {self.base_url}: {names}; "
+            "name one (qpu=..., backend=..., --qpu), or set a default with $QPI_QPU or in "
+            "your profile (qpi login --qpu NAME)"
+        )
 
     def _fetch_qpu(self, name: str) -> dict[str, Any]:
         """The QPU with record id ``name``, else the one named ``name``, online or not."""

@@ -32,14 +32,23 @@ def _url_for(given: str | None, profile: str) -> str:
     help="The account's password (asked for, without echo, if not given).",
 )
 @click.option("--default", "make_default", is_flag=True, help="Make this the default profile.")
+@click.option("--qpu", metavar="NAME", help="The profile's default QPU (name or record id).")
 @connection_options
 @click.pass_context
-def login(ctx: click.Context, email: str | None, password: str | None, make_default: bool) -> None:
+def login(
+    ctx: click.Context,
+    email: str | None,
+    password: str | None,
+    make_default: bool,
+    qpu: str | None,
+) -> None:
     """Check credentials against the server and save them as a profile.
 
     With --token (or the token typed at the prompt, without echo), the token is checked by
-    listing your jobs. With --email, qpi logs in with the password and creates a new API
-    token named after this machine. The profile (--profile, default "default") is written to
+    listing your jobs. With --email, qpi logs in with the password, creates a new API token
+    named after this machine, and also keeps the login's session (never the password): a
+    real QPI v0.1.2 server shows job results only to a logged-in user, and the client renews
+    the session before it expires. The profile (--profile, default "default") is written to
     the config file with mode 0600 (QPI_CONFIG, else <user config dir>/qpi/config.toml); the
     first profile saved becomes the default one. The
     token is never printed. The URL is --url, else QPI_URL, else the URL the profile
@@ -48,7 +57,7 @@ def login(ctx: click.Context, email: str | None, password: str | None, make_defa
     \b
     Examples:
       qpi login --url https://qpi.lab.example --profile lab --default
-      qpi login --url https://qpi.lab.example --email me@lab.example
+      qpi login --url https://qpi.lab.example --email me@lab.example --qpu qpu_sim_01
       qpi login --url http://127.0.0.1:8090 --token "$TOKEN" --profile local
     """
     from qpi.client import QPIClient
@@ -57,6 +66,7 @@ def login(ctx: click.Context, email: str | None, password: str | None, make_defa
     name = opts.profile or os.environ.get("QPI_PROFILE") or "default"
     url = _url_for(opts.url, name)
     token = opts.token
+    session: str | None = None
     if email and token:
         raise click.UsageError("give either --token or --email, not both")
     if email:
@@ -64,7 +74,7 @@ def login(ctx: click.Context, email: str | None, password: str | None, make_defa
             password = click.prompt("Password", hide_input=True, err=True)
         # profile=False: the profile being written (or a broken one) must not get in the way.
         with QPIClient(url, cache=False, profile=False) as client:
-            client.auth_with_password(email, password)
+            session = client.auth_with_password(email, password).get("token")
             token = client.create_token(name=f"qpi-cli@{socket.gethostname()}")["token"]
     elif password is not None:
         raise click.UsageError("--password needs --email")
@@ -72,7 +82,9 @@ def login(ctx: click.Context, email: str | None, password: str | None, make_defa
         token = click.prompt("API token", hide_input=True, err=True).strip()
     with QPIClient(url, api_token=token, cache=False, profile=False) as client:
         client.list_jobs(limit=1)  # a bad token answers 401: exit status 4
-    values = {"url": url, "api_token": token, "cache_dir": opts.cache_dir}
+    values = {"url": url, "api_token": token, "cache_dir": opts.cache_dir, "qpu": qpu}
+    if email:
+        values.update(email=email, session_token=session)
     values["cache_mode"] = opts.cache_mode
     path = save_profile(name, values, make_default=make_default, path=config_path())
     is_default = load_profiles(path).get("default_profile") == name
