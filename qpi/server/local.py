@@ -299,6 +299,11 @@ class LocalServer:
         return path
 
     @property
+    def strict(self) -> bool:
+        """Whether the server behaves as a real QPI v0.1.2 installation (``strict=True``)."""
+        return bool(self._config.get("strict"))
+
+    @property
     def credentials_path(self) -> Path:
         """``<data_dir>/credentials.json``."""
         return self.data_dir / CREDENTIALS_FILE
