@@ -1,4 +1,4 @@
-"""Run Qiskit circuits on QPI QPUs: a ``BackendV2``, its jobs, and a ``SamplerV2``.
+"""Run Qiskit circuits on QPI QPUs: a ``BackendV2``, its jobs, ``SamplerV2`` and ``EstimatorV2``.
 
 Example:
     ```python
@@ -30,15 +30,21 @@ from qpi.lazy import lazy_exports
 if TYPE_CHECKING:
     from qpi_qiskit.backend import QPIBackend
     from qpi_qiskit.convert import dumps, to_circuit
+    from qpi_qiskit.estimator import EstimatorOptions, QPIEstimator
     from qpi_qiskit.job import QPIJob, QPIJobTimeoutError
-    from qpi_qiskit.sampler import QPISampler, QPISamplerJob
+    from qpi_qiskit.primitive_job import QPIPrimitiveJob
+    from qpi_qiskit.sampler import QPISampler, QPISamplerJob, SamplerOptions
 
 __all__ = [
+    "EstimatorOptions",
     "QPIBackend",
+    "QPIEstimator",
     "QPIJob",
     "QPIJobTimeoutError",
+    "QPIPrimitiveJob",
     "QPISampler",
     "QPISamplerJob",
+    "SamplerOptions",
     "dumps",
     "to_circuit",
 ]
@@ -47,11 +53,15 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "EstimatorOptions": "qpi_qiskit.estimator",
         "QPIBackend": "qpi_qiskit.backend",
+        "QPIEstimator": "qpi_qiskit.estimator",
+        "QPIPrimitiveJob": "qpi_qiskit.primitive_job",
         "QPIJob": "qpi_qiskit.job",
         "QPIJobTimeoutError": "qpi_qiskit.job",
         "QPISampler": "qpi_qiskit.sampler",
         "QPISamplerJob": "qpi_qiskit.sampler",
+        "SamplerOptions": "qpi_qiskit.sampler",
         "dumps": "qpi_qiskit.convert",
         "to_circuit": "qpi_qiskit.convert",
     },

@@ -18,10 +18,11 @@ from qpi.payload import MEAS_LEVELS, MEAS_RETURNS, CircuitPayload, JobPayload
 from qpi_qiskit.convert import translate
 from qpi_qiskit.job import QPIJob
 from qpi_qiskit.layout import Layout
-from qpi_qiskit.target import build_target
+from qpi_qiskit.target import CONTROL_FLOW_QPUS, build_target, flow_ops
 
 if TYPE_CHECKING:
     from qpi.client import QPIClient
+    from qpi_qiskit.primitive_job import QPIPrimitiveJob
 
 __all__ = ["DEFAULT_NAME", "QPIBackend"]
 
@@ -51,8 +52,9 @@ class QPIBackend(BackendV2):
         client: An authenticated :class:`qpi.QPIClient`.
         name: A QPU name (e.g. ``"mock"``) or record id.
         **kwargs: Option defaults (``shots``, ``meas_level``, ``meas_return``, ``memory``,
-            ``parameter_values``), and ``num_qubits`` for a QPU whose record does not say how
-            many qubits it has.
+            ``parameter_values``); ``num_qubits`` for a QPU whose record does not say how
+            many qubits it has; ``control_flow`` (``True``/``False``) to say whether the QPU
+            runs feed-forward (default: QPUs named ``qiskit_aer`` do, see ``qpi_qiskit.target``).
 
     Raises:
         NotFoundError: If no QPU has that name or id.
@@ -68,6 +70,7 @@ class QPIBackend(BackendV2):
 
     def __init__(self, client: QPIClient, name: str = DEFAULT_NAME, **kwargs: Any) -> None:
         num_qubits = kwargs.pop("num_qubits", None)
+        control_flow = kwargs.pop("control_flow", None)
         record = _find_qpu(client, name)
         qpu_name = str(record.get("name") or name)
         super().__init__(
@@ -78,7 +81,11 @@ class QPIBackend(BackendV2):
         )
         self._client = client
         self._qpu = dict(record)
-        self._target = build_target(_qubit_count(record, num_qubits), description=qpu_name)
+        if control_flow is None:
+            control_flow = qpu_name in CONTROL_FLOW_QPUS
+        self._target = build_target(
+            _qubit_count(record, num_qubits), description=qpu_name, control_flow=bool(control_flow)
+        )
         if kwargs:
             self.set_options(**kwargs)
 
@@ -234,16 +241,50 @@ class QPIBackend(BackendV2):
         layouts = [entry.context.get("layout") for entry in entries]
         return QPIJob(self, job, layouts, memory=memory)
 
-    def job(self, job_id: str) -> QPIJob:
+    def job(self, job_id: str) -> QPIJob | QPIPrimitiveJob:
         """Retrieve a past job by id, with its result headers, from the server or the cache.
 
         Args:
             job_id: The server-assigned job ID.
 
         Returns:
-            The job; it includes per-shot memory if this backend's ``memory`` option is set.
+            For a job of [`QPISampler`][qpi_qiskit.QPISampler] or
+            [`QPIEstimator`][qpi_qiskit.QPIEstimator], the primitive's job, whose ``result()``
+            is the ``PrimitiveResult``; otherwise a [`QPIJob`][qpi_qiskit.QPIJob], which
+            includes per-shot memory if this backend's ``memory`` option is set.
         """
-        return QPIJob.from_id(self._client, job_id, backend=self, memory=self.options.memory)
+        job = QPIJob.from_id(self._client, job_id, backend=self, memory=self.options.memory)
+        return job.primitive_job() or job
+
+    def check_circuit(self, circuit: QuantumCircuit, where: str = "circuit") -> None:
+        """Check that this backend's QPU can run ``circuit``, before anything is sent.
+
+        Args:
+            circuit: The circuit.
+            where: How the message names the circuit (e.g. ``"PUB 2"``).
+
+        Raises:
+            ValidationError: If the circuit has more qubits than the QPU, or uses classical
+                control flow the QPU's ``target`` lacks.
+        """
+        if not isinstance(circuit, QuantumCircuit):
+            raise errors.ValidationError(
+                f"{where}: expected a qiskit QuantumCircuit, got {type(circuit).__name__}"
+            )
+        width = self.num_qubits  # None: the QPU record does not say (its circuits decide)
+        if width is not None and circuit.num_qubits > width:
+            raise errors.ValidationError(
+                f"{where}: circuit {circuit.name!r} uses {circuit.num_qubits} qubits but QPU "
+                f"{self.name!r} has {self.num_qubits}; use fewer qubits or a larger QPU"
+            )
+        missing = sorted(flow_ops(circuit) - set(self._target.operation_names))
+        if missing:
+            raise errors.ValidationError(
+                f"{where}: circuit {circuit.name!r} uses {', '.join(missing)}, but QPU "
+                f"{self.name!r} cannot run classical control flow (its executor simulates "
+                "without mid-circuit feed-forward); send it to a QPU whose target lists them, "
+                f"such as {', '.join(CONTROL_FLOW_QPUS)}"
+            )
 
     def __repr__(self) -> str:
         return (
@@ -281,13 +322,8 @@ class QPIBackend(BackendV2):
         if not items:
             raise errors.ValidationError("run() got an empty list of circuits")
         per_circuit = [bindings] if single else _split(bindings, len(items))
-        for item in items:
-            width = self.num_qubits
-            if isinstance(item, QuantumCircuit) and width is not None and item.num_qubits > width:
-                raise errors.ValidationError(
-                    f"circuit {item.name!r} uses {item.num_qubits} qubits but QPU "
-                    f"{self.name!r} has {self.num_qubits}"
-                )
+        for index, item in enumerate(items):
+            self.check_circuit(item, where="circuit" if single else f"circuit {index}")
         return [translate(item, b) for item, b in zip(items, per_circuit, strict=True)]
 
 

@@ -25,7 +25,7 @@ import math
 import operator
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,7 +151,11 @@ def dumps(circuit: QuantumCircuit) -> str:
 
 
 def translate(
-    circuit: QuantumCircuit, bindings: Any = None, *, shots: int | None = None
+    circuit: QuantumCircuit,
+    bindings: Any = None,
+    *,
+    shots: int | None = None,
+    primitive: Mapping[str, Any] | None = None,
 ) -> TranslatedCircuit:
     """Convert a circuit and its bindings into one wire entry of a job.
 
@@ -160,6 +164,8 @@ def translate(
         bindings: Its parameter bindings, in ``circuit.parameters`` order (see
             :func:`qpi_qiskit.bindings.parameter_rows`).
         shots: Shots for this circuit (``None``: the job's).
+        primitive: What a primitive needs to rebuild its result from the job alone
+            (see [`Layout.primitive`][qpi_qiskit.layout.Layout]); it travels in the text.
 
     Returns:
         The entry, with the circuit's :class:`~qpi_qiskit.layout.Layout` as
@@ -168,7 +174,7 @@ def translate(
     Raises:
         ValidationError: As :func:`to_circuit`, or for bindings that do not fit.
     """
-    converted = convert(circuit)
+    converted = convert(circuit, primitive=primitive)
     program = converted.program
     rows = None
     if bindings is not None or converted.source.num_parameters:
@@ -182,7 +188,9 @@ def translate(
     return TranslatedCircuit(payload, plugin="qiskit", context={"layout": converted.layout})
 
 
-def convert(circuit: QuantumCircuit, *, text: bool = True) -> Converted:
+def convert(
+    circuit: QuantumCircuit, *, text: bool = True, primitive: Mapping[str, Any] | None = None
+) -> Converted:
     """Convert ``circuit`` into a program (or a neutral circuit), keeping its layout.
 
     The instructions are streamed straight into a :class:`qpi.qasm3.Builder` (or a
@@ -202,7 +210,7 @@ def convert(circuit: QuantumCircuit, *, text: bool = True) -> Converted:
     with gc_paused():
         delays = _stream(circuit, sink)
         names = sink.inputs_in_use() if text else sink.input_names()  # type: ignore[union-attr]
-        layout = _layout(circuit, names, original)
+        layout = _layout(circuit, names, original, primitive)
         metadata = {META_KEY: layout.to_meta()}
         if text:
             program: qasm3.Program | Circuit = sink.build(  # type: ignore[union-attr]
@@ -277,7 +285,12 @@ def _stable_name(circuit: QuantumCircuit) -> str | None:
     return None if name == QuantumCircuit.prefix else name
 
 
-def _layout(circuit: QuantumCircuit, names: list[str], original: QuantumCircuit) -> Layout:
+def _layout(
+    circuit: QuantumCircuit,
+    names: list[str],
+    original: QuantumCircuit,
+    primitive: Mapping[str, Any] | None = None,
+) -> Layout:
     """The layout of ``circuit``, named after the circuit the user gave (``original``)."""
     clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
     return Layout(
@@ -288,6 +301,7 @@ def _layout(circuit: QuantumCircuit, names: list[str], original: QuantumCircuit)
         cregs=tuple((reg.name, tuple(clbit_index[b] for b in reg)) for reg in circuit.cregs),
         parameters=tuple(names),
         metadata=dict(original.metadata or {}),
+        primitive=dict(primitive or {}),
     )
 
 

@@ -20,6 +20,7 @@ from qpi_qiskit.result import build_result
 if TYPE_CHECKING:
     from qpi.client import QPIClient
     from qpi_qiskit.backend import QPIBackend
+    from qpi_qiskit.primitive_job import QPIPrimitiveJob
 
 __all__ = ["QPIJob", "QPIJobTimeoutError", "job_status"]
 
@@ -148,6 +149,27 @@ class QPIJob(JobV1):
                 with contextlib.suppress(errors.QPIError):  # then: "no backend"
                     self._backend = QPIBackend(self._job.client, name=target)
         return super().backend()
+
+    def primitive_job(self) -> QPIPrimitiveJob | None:
+        """The primitive's job handle, when a ``QPISampler`` or ``QPIEstimator`` sent this job.
+
+        The kind of primitive and what it needs to rebuild its ``PrimitiveResult`` travel in
+        each circuit's ``// qpi:meta`` comment, so this works for a job fetched by id.
+
+        Returns:
+            The handle whose ``result()`` is the ``PrimitiveResult``; ``None`` for jobs sent
+            with ``backend.run`` (or raw QASM).
+        """
+        kinds = {layout.primitive.get("kind") if layout else None for layout in self._layouts}
+        if kinds == {"sampler"}:
+            from qpi_qiskit.sampler import sampler_job
+
+            return sampler_job(self, self._layouts)
+        if kinds == {"estimator"}:
+            from qpi_qiskit.estimator import estimator_job
+
+            return estimator_job(self, self._layouts)
+        return None
 
     def submit(self) -> None:
         """Do nothing: the job was submitted when it was created."""

@@ -39,6 +39,9 @@ class Layout:
             ``circuit.clbits`` order the wire uses.
         parameters: Names of the inputs sent, in row order.
         metadata: The circuit's ``metadata`` (the JSON-serialisable part, after a round trip).
+        primitive: What a primitive (``QPISampler``, ``QPIEstimator``) needs to rebuild its
+            result from the job alone: ``{"kind": "sampler"|"estimator", ...}``; empty for
+            circuits sent with ``backend.run``.
     """
 
     name: str
@@ -48,6 +51,7 @@ class Layout:
     cregs: tuple[tuple[str, tuple[int, ...]], ...] = ()
     parameters: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    primitive: Mapping[str, Any] = field(default_factory=dict)
 
     # -- result headers -------------------------------------------------------------------------
 
@@ -90,6 +94,8 @@ class Layout:
         user = _json_safe(self.metadata)
         if user:
             meta["metadata"] = user
+        if self.primitive:
+            meta["primitive"] = dict(self.primitive)
         return meta
 
     @classmethod
@@ -122,6 +128,7 @@ class Layout:
             cregs=tuple(_unpack_bits(item) for item in meta.get("cregs", ())),
             parameters=_unpack_names(meta["parameters"]) if "parameters" in meta else names,
             metadata=dict(meta.get("metadata") or {}),
+            primitive=dict(meta.get("primitive") or {}),
         )
 
     @classmethod

@@ -80,9 +80,14 @@ def qpi_get_backend(client: QPIClient, name: str, options: Mapping[str, Any]) ->
 
 @hookimpl
 def qpi_get_job(client: QPIClient, job_id: str) -> Any:
-    """A ``QPIJob`` for an existing job, with its result headers, when Qiskit is installed."""
+    """A ``QPIJob`` for an existing job, with its result headers, when Qiskit is installed.
+
+    A job a Qiskit primitive sent comes back as the primitive's job instead, whose
+    ``result()`` is the ``PrimitiveResult``.
+    """
     if not _qiskit_installed():
         return None
     from qpi_qiskit.job import QPIJob
 
-    return QPIJob.from_id(client, job_id)
+    job = QPIJob.from_id(client, job_id)
+    return job.primitive_job() or job

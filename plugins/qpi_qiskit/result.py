@@ -24,7 +24,7 @@ import qpi
 from qpi.result import ExperimentResult, JobResult
 from qpi_qiskit.layout import Layout
 
-__all__ = ["bit_arrays", "build_result", "shot_order"]
+__all__ = ["bit_arrays", "bit_matrix", "build_result", "shot_order"]
 
 
 def build_result(
@@ -113,7 +113,7 @@ def bit_arrays(
     per_register: dict[str, list[np.ndarray]] = {name: [] for name, _ in layout.cregs}
     for exp in experiments:
         outcomes, order = shot_order(exp.counts or {}, _seed(job_id, exp))
-        bits = _bit_matrix(outcomes, layout.num_clbits)
+        bits = bit_matrix(outcomes, layout.num_clbits)
         for name, indices in layout.cregs:
             per_register[name].append(_packed(bits, indices)[order])
     arrays = {}
@@ -188,7 +188,7 @@ def _seed(job_id: str, exp: ExperimentResult) -> int:
     return zlib.crc32(f"{job_id}/{exp.circuit}/{exp.row}".encode())
 
 
-def _bit_matrix(outcomes: Sequence[str], width: int) -> np.ndarray:
+def bit_matrix(outcomes: Sequence[str], width: int) -> np.ndarray:
     """``bits[k, j]`` = clbit ``j`` of outcome ``k`` (keys are written clbit 0 rightmost)."""
     if not outcomes or not width:
         return np.zeros((len(outcomes), width), dtype=np.uint8)

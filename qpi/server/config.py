@@ -64,6 +64,11 @@ class ServerConfig:
             server answers 429.
         login_window: The sliding window of the login limiter, in seconds.
         max_body_bytes: Largest request body accepted (413 above).
+        max_result_bytes: Largest results one job may store, as JSON; a job whose results are
+            larger fails and says so. The default is the real server's cap (PocketBase's
+            1 MiB limit on a JSON field).
+        max_response_bytes: Largest body of one list response; a page that would be larger
+            is refused with 400 saying to ask for fewer items or fields.
         default_user_seconds: QPU-seconds of the default user created on first start.
         qpus: The built-in QPUs created on first start.
         idle_threshold: Seconds a booking holder keeps a QPU after their last job finished.
@@ -89,6 +94,8 @@ class ServerConfig:
     login_max_failures: int = 10
     login_window: float = 60.0
     max_body_bytes: int = 1024 * 1024
+    max_result_bytes: int = 1024 * 1024
+    max_response_bytes: int = 32 * 1024 * 1024
     default_user_seconds: float = 1_000_000.0
     qpus: tuple[QPUDefinition, ...] = BUILTIN_QPUS
     idle_threshold: float = 5.0

@@ -18,6 +18,7 @@ from qpi.server.context import ServerContext
 from qpi.server.errors import ErrorResponse
 from qpi.server.fields import MISSING, FieldErrors
 from qpi.server.ids import new_id
+from qpi.server.store import TABLES
 from qpi.server.views import record_json
 
 __all__ = ["COLLECTIONS", "Collection"]
@@ -46,6 +47,15 @@ class Collection:
     #: Update and delete rules that are "superusers only" answer 403 rather than 404.
     update_superusers_only: ClassVar[bool] = True
     delete_superusers_only: ClassVar[bool] = True
+    #: Columns a list leaves out unless ``fields`` names them (or ``*``): they are big.
+    heavy_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def list_columns(self, asked: frozenset[str]) -> str:
+        """The columns a list selects, given the root fields ``fields`` names (``*``: all)."""
+        left_out = frozenset() if "*" in asked else self.heavy_fields - asked
+        if not left_out:
+            return "*"
+        return ", ".join(c for c in TABLES[self.table] if c not in left_out)
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -328,10 +338,15 @@ class QPUs(Collection):
 
 
 class QuantumJobs(Collection):
-    """``quantum_jobs``: owners read (with real results); only superusers write."""
+    """``quantum_jobs``: owners read (with real results); only superusers write.
+
+    A list leaves ``results`` out unless ``fields`` asks for them (``fields=*`` or
+    ``fields=id,results``); viewing one record includes them.
+    """
 
     name = "quantum_jobs"
     table = "quantum_jobs"
+    heavy_fields = frozenset({"results"})
     fields = frozenset(
         {"id", "user_id", "qpu_target", "status", "finished_at", "duration", "created", "updated"}
     )

@@ -4,7 +4,9 @@ One connection shared by every thread, serialised by a lock. SQLite calls take m
 so a lock costs less than a connection per thread and makes every multi-statement change a
 single transaction. The database runs in WAL mode so a crash never loses a committed row.
 
-Rows come back as plain dicts: JSON columns decoded, boolean columns as ``bool``.
+Rows come back as plain dicts: JSON columns decoded, boolean columns as ``bool``; or, from
+:meth:`Store.raw_rows`, as they are stored, so JSON text can go to a client without being
+decoded and encoded again. A :class:`RawJSON` value is stored as the JSON text it already is.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BOOL_COLUMNS", "JSON_COLUMNS", "TABLES", "Store"]
+__all__ = ["BOOL_COLUMNS", "JSON_COLUMNS", "TABLES", "RawJSON", "Store", "decode_row"]
 
 #: The tables and their columns. Text and date columns default to ``''`` like PocketBase.
 SCHEMA = """
@@ -142,15 +144,24 @@ JSON_COLUMNS: frozenset[str] = frozenset({"payload", "results", "target_users", 
 BOOL_COLUMNS: frozenset[str] = frozenset({"emailVisibility", "verified", "enabled", "connected"})
 
 
+class RawJSON(str):
+    """JSON text to store as it is in a JSON column (it was encoded, and checked, before)."""
+
+    __slots__ = ()
+
+
 def _encode(column: str, value: Any) -> Any:
     if column in JSON_COLUMNS:
-        return None if value is None else json.dumps(value, separators=(",", ":"))
+        if value is None or isinstance(value, RawJSON):
+            return value
+        return json.dumps(value, separators=(",", ":"))
     if column in BOOL_COLUMNS:
         return int(bool(value))
     return value
 
 
-def _decode(row: sqlite3.Row) -> dict[str, Any]:
+def decode_row(row: sqlite3.Row) -> dict[str, Any]:
+    """A stored row as a dict: JSON columns decoded, flag columns as ``bool``."""
     record = dict(row)
     for column in record.keys() & JSON_COLUMNS:
         text = record[column]
@@ -227,7 +238,14 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict]:
         """Run a query; returns its rows as decoded dicts."""
         with self._lock:
-            return [_decode(row) for row in self._conn.execute(sql, params).fetchall()]
+            return [decode_row(row) for row in self._conn.execute(sql, params).fetchall()]
+
+    def raw_rows(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[sqlite3.Row]:
+        """Run a query; returns its rows as stored (JSON columns as text, flags as 0/1)."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
     def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         """Run a query; returns the first column of its first row, or ``None``."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
     "COLLECTION_IDS",
+    "JOB_KEYS",
     "job_json",
+    "job_text",
     "qpu_json",
     "record_json",
     "superuser_record",
@@ -32,6 +35,48 @@ _HIDDEN: dict[str, frozenset[str]] = {
     "qpus": frozenset({"executor_type", "connected", "access_token_hash"}),
     "quantum_jobs": frozenset({"attempts", "seq", "submission"}),
 }
+
+
+#: A job's keys on the custom routes, in the order they are written.
+JOB_KEYS: tuple[str, ...] = (
+    "id", "user_id", "qpu_target", "payload", "status", "finished_at", "duration", "results",
+    "created", "updated",
+)  # fmt: skip
+#: Job keys stored as JSON text, written out as they are.
+_RAW_JOB_KEYS = frozenset({"payload", "results"})
+
+
+def job_text(row: Mapping[str, Any], keys: Sequence[str] = JOB_KEYS) -> str:
+    """A job as the custom routes return it, as JSON text, from a row as stored.
+
+    The payload and results are spliced in as the JSON text the database holds, never
+    decoded and encoded again: that is most of a big job's answer. The output is what
+    ``json.dumps(job_json(...))`` gives, restricted to ``keys`` (taken in :data:`JOB_KEYS`
+    order), with ``finished_at``, ``duration`` and ``results`` left out while unset.
+
+    Args:
+        row: The job's columns as stored (JSON columns as text); only ``keys`` are read.
+        keys: The keys to write.
+    """
+    parts = []
+    for key in keys:
+        value = row[key]
+        if key in _OMITTED_UNSET and not _is_set(key, value):
+            continue
+        if key in _RAW_JOB_KEYS:
+            text = "null" if value is None else value
+        else:
+            text = json.dumps(value, ensure_ascii=False)
+        parts.append(f'"{key}":{text}')
+    return "{" + ",".join(parts) + "}"
+
+
+#: Keys a job answer leaves out while they are unset (as the real server does).
+_OMITTED_UNSET = frozenset({"finished_at", "duration", "results"})
+
+
+def _is_set(key: str, value: Any) -> bool:
+    return value is not None if key == "results" else bool(value)
 
 
 def job_json(job: Mapping[str, Any]) -> dict[str, Any]:

@@ -52,3 +52,17 @@ def assert_close(counts: Mapping[str, int], probabilities: Mapping[str, float], 
         expected = shots * p
         bound = SIGMAS * math.sqrt(shots * p * (1 - p)) + 0.5
         assert abs(counts.get(key, 0) - expected) <= bound, (key, counts, probabilities)
+
+
+def assert_estimates(data, target, precision: float) -> None:
+    """``data.evs`` within 5 sigma of ``target``, sigma being ``data.stds``.
+
+    ``stds`` is zero where every shot agreed (an expectation of exactly +-1), so the bound has
+    a floor of a tenth of the target precision; ``shape`` must match as well.
+    """
+    import numpy as np
+
+    target = np.asarray(target, dtype=float)
+    assert data.evs.shape == target.shape, (data.evs.shape, target.shape)
+    bound = SIGMAS * np.maximum(data.stds, 0.1 * precision) + 1e-9
+    assert np.all(np.abs(data.evs - target) <= bound), (data.evs, target, data.stds)

@@ -163,7 +163,8 @@ def test_client_and_server_killed_together_reattach_after_restart(tmp_path):
             if again.proc.poll() is None:
                 again.proc.kill()
         assert (done_id, from_cache, experiments) == (job_id, "False", str(ROWS))
-        jobs = session(url, {"X-API-Token": token}).get("/api/jobs").json()
+        # A list leaves results out unless fields= asks for them.
+        jobs = session(url, {"X-API-Token": token}).get("/api/jobs?fields=*").json()
         assert [job["id"] for job in jobs] == [job_id]
         check_result(jobs[0])
     report("client and server SIGKILLed together", reattached=True, jobs_on_server=1)

@@ -24,7 +24,8 @@ def list_rows(
     skip: str | None,
     limit: str | None,
     tiebreak: str = "rowid",
-) -> list[dict[str, Any]]:
+    raw: bool = False,
+) -> list[Any]:
     """One page of a custom list route (``skip``/``limit``/``sort``, as the real server).
 
     Args:
@@ -38,6 +39,7 @@ def list_rows(
         skip: The request's offset (unparsable: 0).
         limit: The request's page size (0 or unparsable: no limit).
         tiebreak: The column that orders ties (insertion order).
+        raw: Return the rows as stored (JSON columns as text) instead of decoded dicts.
 
     Raises:
         ErrorResponse: 400 for a sort the server cannot run.
@@ -46,7 +48,8 @@ def list_rows(
         keys = parse_sort(sort, fields, default_sort)
     except ListQueryError as exc:
         raise ErrorResponse(400, f"Failed to query {what}: {exc}") from None
-    return ctx.store.query(
+    run = ctx.store.raw_rows if raw else ctx.store.query
+    return run(
         f"{query} {order_by(keys, tiebreak)} LIMIT ? OFFSET ?",
         (*args, lenient_int(limit, 0) or -1, lenient_int(skip, 0)),
     )

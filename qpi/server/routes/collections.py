@@ -7,6 +7,7 @@ API tokens are accepted here too, so a client holding only a token can use every
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -28,7 +29,14 @@ from qpi.server.listing import (
     parse_filter,
     parse_sort,
 )
+from qpi.server.picker import Selection, pick
 from qpi.server.records import COLLECTIONS, SUPERUSERS_ONLY, Collection
+from qpi.server.selection import (
+    bounded_array,
+    json_text_response,
+    picked_response,
+    requested_fields,
+)
 from qpi.server.store import BOOL_COLUMNS
 from qpi.server.views import record_json, superuser_record
 
@@ -107,8 +115,10 @@ def list_records(
     sql_where = f"WHERE ({rule}) AND ({where})"
     params = [*rule_params, *where_params]
     offset = min((page - 1) * per_page, SQL_INT_MAX)
+    selection = requested_fields(query.get("fields"))
+    columns = collection.list_columns(asked=_asked(selection))
     rows = ctx.store.query(
-        f"SELECT * FROM {collection.table} {sql_where} {order_by(keys)} LIMIT ? OFFSET ?",  # noqa: S608
+        f"SELECT {columns} FROM {collection.table} {sql_where} {order_by(keys)} LIMIT ? OFFSET ?",  # noqa: S608
         [*params, per_page, offset],
     )
     if query.get("skipTotal") in ("1", "true"):
@@ -116,15 +126,19 @@ def list_records(
     else:
         total = ctx.store.scalar(f"SELECT COUNT(*) FROM {collection.table} {sql_where}", params)  # noqa: S608
         pages = math.ceil(total / per_page)
-    return json_response(
-        {
-            "page": page,
-            "perPage": per_page,
-            "totalItems": total,
-            "totalPages": pages,
-            "items": [collection.to_json(row, who) for row in rows],
-        }
-    )
+    items = pick([collection.to_json(row, who) for row in rows], selection)
+    texts = (json.dumps(item, separators=(",", ":"), ensure_ascii=False) for item in items)
+    body = bounded_array(texts, ctx.config.max_response_bytes, "records")
+    head = json.dumps({"page": page, "perPage": per_page, "totalItems": total})
+    return json_text_response(f'{head[:-1]},"totalPages":{pages},"items":{body}}}')
+
+
+def _asked(selection: Selection | None) -> frozenset[str]:
+    """The root fields a ``fields`` selection names (``{"*"}`` for all of them)."""
+    if selection is None:
+        return frozenset()
+    roots = selection.roots()
+    return frozenset({"*"}) if roots is None else roots
 
 
 def _visible_row(
@@ -166,25 +180,30 @@ def _writable_row(
 def view_record(
     name: str,
     record_id: str,
+    request: Request,
     who: MaybeCaller,
     ctx: Ctx,
 ) -> Response:
     """One record, if the caller may see it (404 otherwise)."""
     collection = _collection(name)
-    return json_response(collection.to_json(_visible_row(ctx, collection, who, record_id), who))
+    selection = requested_fields(request.query_params.get("fields"))
+    row = _visible_row(ctx, collection, who, record_id)
+    return picked_response(collection.to_json(row, who), selection)
 
 
 @router.post("/api/collections/{name}/records", openapi_extra=openapi_object())
 def create_record(
     name: str,
+    request: Request,
     who: MaybeCaller,
     body: Body,
     ctx: Ctx,
 ) -> Response:
     """Create a record (200, like PocketBase)."""
     collection = _collection(name)
+    selection = requested_fields(request.query_params.get("fields"))
     row = collection.create(ctx, who, _body(body))
-    return json_response(collection.to_json(row, who))
+    return picked_response(collection.to_json(row, who), selection)
 
 
 @router.patch(
@@ -194,15 +213,17 @@ def create_record(
 def update_record(
     name: str,
     record_id: str,
+    request: Request,
     who: MaybeCaller,
     body: Body,
     ctx: Ctx,
 ) -> Response:
     """Update a record."""
     collection = _collection(name)
+    selection = requested_fields(request.query_params.get("fields"))
     row = _writable_row(ctx, collection, who, record_id, delete=False)
     row = collection.update(ctx, who, row, _body(body))
-    return json_response(collection.to_json(row, who))
+    return picked_response(collection.to_json(row, who), selection)
 
 
 @router.delete("/api/collections/{name}/records/{record_id}", status_code=204)

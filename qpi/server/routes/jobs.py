@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from qpi.payload import SUBMISSION_MARK
 from qpi.server import dates
@@ -15,10 +17,18 @@ from qpi.server.auth import Identity
 from qpi.server.bodies import openapi_body, parse_body
 from qpi.server.context import ServerContext
 from qpi.server.deps import Body, Caller, Ctx
-from qpi.server.errors import ErrorResponse, field_error, json_response
+from qpi.server.errors import ErrorResponse, field_error
 from qpi.server.ids import new_id
+from qpi.server.picker import Selection, pick
 from qpi.server.routes import list_rows
-from qpi.server.views import job_json
+from qpi.server.selection import (
+    bounded_array,
+    json_text_response,
+    picked_response,
+    requested_fields,
+)
+from qpi.server.store import decode_row
+from qpi.server.views import JOB_KEYS, job_json, job_text
 
 __all__ = ["CircuitIn", "JobSubmit", "router", "stored_payload"]
 
@@ -29,6 +39,8 @@ JOB_SORT_FIELDS = frozenset(
     {"id", "user_id", "qpu_target", "status", "finished_at", "duration", "created", "updated"}
 )
 DEFAULT_SHOTS = 1024
+#: The keys of each job in a list: all but ``results``, unless ``fields`` asks for them.
+LIST_KEYS = tuple(key for key in JOB_KEYS if key != "results")
 
 #: The tag the SDK ends a submission's first circuit with (see ``qpi.payload.mark_submission``).
 _SUBMISSION_TAG = re.compile(re.escape(SUBMISSION_MARK) + r"([0-9a-f]{32})\n\Z")
@@ -102,8 +114,10 @@ def submit_job(
     identity: Caller,
     body: Body,
     ctx: Ctx,
+    fields: str | None = None,
 ) -> Response:
     """Submit a job; it is stored before the answer and run as soon as a worker is free."""
+    selection = requested_fields(fields)
     if identity.user["qpu_seconds"] <= 0:
         raise ErrorResponse(403, "Insufficient QPU seconds balance.")
     request = parse_body(body, JobSubmit)
@@ -125,7 +139,7 @@ def submit_job(
                     raise ErrorResponse(
                         409, "This submission tag was already used for a different job."
                     )
-                return json_response(job_json(earlier[0]), 201)
+                return picked_response(job_json(earlier[0]), selection, 201)
         job = ctx.store.insert(
             "quantum_jobs",
             {
@@ -141,22 +155,76 @@ def submit_job(
             },
         )
     ctx.scheduler.wake()
-    return json_response(job_json(job), 201)
+    return picked_response(job_json(job), selection, 201)
+
+
+def _job_keys(selection: Selection | None, *, listing: bool) -> tuple[tuple[str, ...], bool]:
+    """The job keys to read for ``fields``, and whether the picker must still go deeper.
+
+    A list leaves ``results`` out unless ``fields`` asks for them (by name, a path under
+    them, or ``*``): they are most of a job's size.
+    """
+    if selection is None:
+        return (LIST_KEYS if listing else JOB_KEYS), False
+    roots = selection.roots()
+    keys = JOB_KEYS if roots is None else tuple(k for k in JOB_KEYS if k in roots)
+    return keys, not selection.is_flat()
+
+
+def _job_texts(
+    rows: list[Any], keys: tuple[str, ...], selection: Selection | None, deep: bool
+) -> list[str]:
+    if not deep:
+        return [job_text(row, keys) for row in rows]
+    # Nested paths or modifiers: decode, pick, encode (rare: clients ask for whole fields).
+    texts = []
+    for row in rows:
+        job = job_json(decode_row(row))
+        texts.append(json.dumps(pick(job, selection), separators=(",", ":"), ensure_ascii=False))
+    return texts
+
+
+def _columns(keys: tuple[str, ...], deep: bool) -> str:
+    # The picker works on the whole record; whole fields need only their own columns.
+    return "*" if deep else ", ".join(dict.fromkeys(("id", *keys)))
 
 
 @router.get("/api/jobs")
-def list_jobs(
+async def list_jobs(
     identity: Caller,
     ctx: Ctx,
     skip: str | None = None,
     limit: str | None = None,
     sort: str | None = None,
+    fields: str | None = None,
 ) -> Response:
-    """The caller's jobs as a bare array, newest first unless ``sort`` says otherwise."""
+    """The caller's jobs as a bare array, newest first unless ``sort`` says otherwise.
+
+    ``results`` are left out unless ``fields`` asks for them; a page larger than the
+    server's response limit is refused (400) with a message saying to ask for less.
+    """
+    selection = requested_fields(fields)
+    keys, deep = _job_keys(selection, listing=True)
+    return await run_in_threadpool(
+        _list_jobs_text, ctx, identity, keys, selection, deep, skip, limit, sort
+    )
+
+
+def _list_jobs_text(
+    ctx: ServerContext,
+    identity: Identity,
+    keys: tuple[str, ...],
+    selection: Selection | None,
+    deep: bool,
+    skip: str | None,
+    limit: str | None,
+    sort: str | None,
+) -> Response:
+    # Off the event loop: a page can be many megabytes of rows to read and join.
     rows = list_rows(
         ctx,
         "jobs",
-        "SELECT * FROM quantum_jobs WHERE user_id = ?",
+        f"SELECT {_columns(keys, deep)} FROM quantum_jobs WHERE user_id = ?",  # noqa: S608
         (identity.user_id,),
         sort=sort,
         fields=JOB_SORT_FIELDS,
@@ -164,13 +232,16 @@ def list_jobs(
         skip=skip,
         limit=limit,
         tiebreak="seq",
+        raw=True,
     )
-    return json_response([job_json(row) for row in rows])
+    texts = _job_texts(rows, keys, selection, deep)
+    return json_text_response(bounded_array(texts, ctx.config.max_response_bytes, "jobs"))
 
 
-def _own_job(ctx: ServerContext, identity: Identity, job_id: str) -> dict[str, Any]:
-    rows = ctx.store.query(
-        "SELECT * FROM quantum_jobs WHERE id = ? AND user_id = ?", (job_id, identity.user_id)
+def _own_job_row(ctx: ServerContext, identity: Identity, job_id: str, columns: str = "*") -> Any:
+    rows = ctx.store.raw_rows(
+        f"SELECT {columns} FROM quantum_jobs WHERE id = ? AND user_id = ?",  # noqa: S608
+        (job_id, identity.user_id),
     )
     if not rows:
         raise ErrorResponse(404, "Job not found.")
@@ -178,13 +249,21 @@ def _own_job(ctx: ServerContext, identity: Identity, job_id: str) -> dict[str, A
 
 
 @router.get("/api/jobs/{job_id}")
-def get_job(
+async def get_job(
     job_id: str,
     identity: Caller,
     ctx: Ctx,
+    fields: str | None = None,
 ) -> Response:
-    """One of the caller's jobs, with its real results once it has them."""
-    return json_response(job_json(_own_job(ctx, identity, job_id)))
+    """One of the caller's jobs, with its real results once it has them.
+
+    ``fields=status`` (PocketBase's picker) answers only the status: the cheap poll.
+    """
+    selection = requested_fields(fields)
+    keys, deep = _job_keys(selection, listing=False)
+    # Served on the event loop: one indexed row, whose JSON is spliced in, not re-encoded.
+    row = _own_job_row(ctx, identity, job_id, _columns(keys, deep))
+    return json_text_response(_job_texts([row], keys, selection, deep)[0])
 
 
 @router.post("/api/jobs/{job_id}/cancel")
@@ -192,8 +271,10 @@ def cancel_job(
     job_id: str,
     identity: Caller,
     ctx: Ctx,
+    fields: str | None = None,
 ) -> Response:
     """Cancel a pending or running job; a cancelled job stays cancelled."""
+    selection = requested_fields(fields)
     changed = ctx.store.execute(
         "UPDATE quantum_jobs SET status = 'cancelled', updated = ? "
         "WHERE id = ? AND user_id = ? AND status IN ('pending', 'running')",
@@ -201,4 +282,4 @@ def cancel_job(
     )
     if not changed:
         raise ErrorResponse(404, "Job not found, maybe it was already completed or cancelled?")
-    return json_response({"status": "cancelled"})
+    return picked_response({"status": "cancelled"}, selection)
