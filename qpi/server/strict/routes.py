@@ -22,6 +22,7 @@ from qpi.server.deps import Admin, Body, Caller, Ctx
 from qpi.server.errors import NOT_FOUND, ErrorResponse, field_error, json_response
 from qpi.server.ids import new_id
 from qpi.server.routes import jobs, qpus, tokens
+from qpi.server.selection import picked_response, requested_fields
 from qpi.server.strict.limits import JSON_FIELD_MAX_BYTES
 from qpi.server.views import qpu_json
 
@@ -32,13 +33,16 @@ router = APIRouter(tags=["strict"])
 _SAVE_FAILED = "Failed to save job."
 
 
-def _payload_as_results(response: Response) -> Response:
-    """The v0.1.2 bug: every job the custom routes return has ``results`` = its payload."""
+def _payload_as_results(response: Response, fields: str | None = None) -> Response:
+    """The v0.1.2 bug: every job the custom routes return has ``results`` = its payload.
+
+    ``response`` holds whole jobs; PocketBase's ``fields`` picker applies afterwards.
+    """
     body = json.loads(bytes(response.body))
     for job in body if isinstance(body, list) else [body]:
         if isinstance(job, dict) and "payload" in job:
             job["results"] = job["payload"]
-    return json_response(body, response.status_code)
+    return picked_response(body, requested_fields(fields), response.status_code)
 
 
 def _query_failed(what: str, call: Callable[[], Response]) -> Response:
@@ -52,7 +56,7 @@ def _query_failed(what: str, call: Callable[[], Response]) -> Response:
 
 
 @router.post("/api/jobs", status_code=201)
-def submit_job(identity: Caller, body: Body, ctx: Ctx) -> Response:
+def submit_job(identity: Caller, body: Body, ctx: Ctx, fields: str | None = None) -> Response:
     """Submit as the real server: save failures are 500s, the answer repeats the payload."""
     if identity.user["qpu_seconds"] <= 0:
         raise ErrorResponse(403, "Insufficient QPU seconds balance.")
@@ -67,26 +71,32 @@ def submit_job(identity: Caller, body: Body, ctx: Ctx) -> Response:
         message = f"The maximum allowed JSON size is {JSON_FIELD_MAX_BYTES} bytes."
         data = {"payload": field_error("validation_json_size_limit", message)}
         raise ErrorResponse(500, _SAVE_FAILED, data)
-    return _payload_as_results(jobs.submit_job(identity, body, ctx))
+    return _payload_as_results(jobs.submit_job(identity, body, ctx), fields)
 
 
 @router.get("/api/jobs")
-def list_jobs(
+async def list_jobs(
     identity: Caller,
     ctx: Ctx,
     skip: str | None = None,
     limit: str | None = None,
     sort: str | None = None,
+    fields: str | None = None,
 ) -> Response:
-    """The caller's jobs, each with its payload as ``results``."""
-    call = lambda: jobs.list_jobs(identity, ctx, skip=skip, limit=limit, sort=sort)  # noqa: E731
-    return _payload_as_results(_query_failed("jobs", call))
+    """The caller's jobs, each with its payload as ``results``; a bad ``sort`` is a 500."""
+    try:
+        listed = await jobs.list_jobs(identity, ctx, skip=skip, limit=limit, sort=sort)
+    except ErrorResponse as exc:
+        if exc.status == 400 and sort:
+            raise ErrorResponse(500, "Failed to query jobs.") from None
+        raise
+    return _payload_as_results(listed, fields)
 
 
 @router.get("/api/jobs/{job_id}")
-def get_job(job_id: str, identity: Caller, ctx: Ctx) -> Response:
+async def get_job(job_id: str, identity: Caller, ctx: Ctx, fields: str | None = None) -> Response:
     """One of the caller's jobs, with its payload as ``results``."""
-    return _payload_as_results(jobs.get_job(job_id, identity, ctx))
+    return _payload_as_results(await jobs.get_job(job_id, identity, ctx), fields)
 
 
 @router.get("/api/tokens")
