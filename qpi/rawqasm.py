@@ -2,16 +2,19 @@
 
 The real driver (reference: ``qpi-driver/py``, v0.1.2) fails programs that ``qpi serve``
 runs: more than one classical register (it reads Qiskit's space-separated memory strings bit
-by bit), OpenQASM 2 gates outside ``qelib1.inc`` (it loads OpenQASM 2 strictly), and circuits
-without classical bits (no counts; ``qiskit_aer`` fails them). Such text is rewritten into a
-form the driver runs where that keeps its meaning, and refused before sending otherwise, with
-the reason and the fix. Our own writers already emit the safe form.
+by bit) and OpenQASM 2 gates outside ``qelib1.inc`` (it loads OpenQASM 2 strictly). Such text
+is rewritten into a form the driver runs where that keeps its meaning, and refused before
+sending otherwise, with the reason and the fix. A circuit without classical bits is sent with
+a warning: it has nothing to count (the driver's ``mock`` returns no counts, its
+``qiskit_aer`` fails it), but it is a valid program. Our own writers already emit the safe
+form.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 
 from qpi.errors import ValidationError
 
@@ -48,6 +51,9 @@ def prepare_raw(text: str) -> str:
 
     Raises:
         ValidationError: If a real driver cannot run the program and it cannot be rewritten.
+
+    Warns:
+        UserWarning: If the program has no classical bits (nothing to count).
     """
     found = _VERSION.search(text)
     if found is None:
@@ -61,16 +67,18 @@ def prepare_raw(text: str) -> str:
         return text
     registers = len(_REGISTER3.findall(code))
     if registers == 0:
-        raise _no_clbits()
+        _warn_no_clbits()
     if registers > 1:
         return _merged(text)
     return text
 
 
-def _no_clbits() -> ValidationError:
-    return ValidationError(
+def _warn_no_clbits() -> None:
+    warnings.warn(
         "the circuit has no classical bits, so a real QPI driver returns no counts for it (and "
-        "its qiskit_aer QPU fails it); declare a bit register and measure into it"
+        "its qiskit_aer QPU fails it); declare a bit register and measure into it",
+        UserWarning,
+        stacklevel=4,
     )
 
 
@@ -86,7 +94,7 @@ def _check_qasm2(code: str) -> None:
         )
     cregs = len(_CREG2.findall(code))
     if cregs == 0:
-        raise _no_clbits()
+        _warn_no_clbits()
     if cregs > 1:
         raise ValidationError(
             f"the OpenQASM 2 program declares {cregs} classical registers, and a real QPI "

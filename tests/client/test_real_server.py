@@ -112,13 +112,20 @@ def test_two_registers_are_merged_before_sending(logged_in, server):
             "measure q -> c;\n",
             "not in qelib1.inc",
         ),
-        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nh q[0];\n', "no classical bits"),
         ("qubit[1] q;\n", "no 'OPENQASM 3.0;'"),
     ],
 )
 def test_raw_qasm_the_driver_rejects_is_refused_before_sending(logged_in, text, reason):
     with pytest.raises(errors.ValidationError, match=reason):
         logged_in.run(text, qpu="mock")
+
+
+def test_a_circuit_without_classical_bits_is_sent_with_a_warning(logged_in):
+    text = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nh q[0];\n'
+    with pytest.warns(UserWarning, match="no classical bits"):
+        job = logged_in.run(text, shots=10, qpu="qiskit_aer")
+    with pytest.raises(errors.JobFailedError, match="QiskitError"):
+        job.result(timeout=30)
 
 
 def test_the_bug_is_detected_once_and_correct_servers_cost_nothing_extra(server, strict):

@@ -229,3 +229,52 @@ def test_recovery_loop_requeues_running_jobs(admin, token_user):
     while token_user.get(f"/api/jobs/{job_id}").json()["status"] != "pending":
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+def test_bodies_up_to_32_mib_are_read(token_user):
+    # Bigger than the friendly mode's 1 MiB body cap: PocketBase reads up to 32 MiB, and only
+    # then does the 1 MiB JSON field cap refuse the payload (500, above).
+    padding = " " * (2 * 1024 * 1024)
+    answer = token_user.post(
+        "/api/jobs",
+        data=b'{"circuits": []' + padding.encode() + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    error(answer, 400, "Invalid request body.")
+
+
+def test_a_disabled_qpu_still_gets_its_jobs(admin, token_user, jwt_user, qpu_ids):
+    # Last in this module: the QPU stays offline afterwards, as on the real server.
+    aer = qpu_ids["qiskit_aer"]
+    toggled = admin.post("/api/op/qpu/toggle", json={"id": aer, "enabled": False}).json()
+    assert toggled["status"] == "offline"
+    assert aer not in {q["id"] for q in token_user.get("/api/qpus").json()}
+    record = _record(jwt_user, _submit(token_user, BELL, aer, shots=10))
+    assert record["status"] == "completed"
+    again = admin.post("/api/op/qpu/toggle", json={"id": aer, "enabled": True}).json()
+    assert again["status"] == "offline"  # until a driver reconnects
+
+
+@pytest.mark.slow
+def test_cancelling_a_running_job_is_overwritten_by_its_result():
+    wide = (
+        'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[1] c;\nqubit[18] q;\n'
+        + "".join(f"h q[{i % 18}];\nrz(0.1) q[{(i + 1) % 18}];\n" for i in range(150))
+        + "c[0] = measure q[0];\n"
+    )
+    with LocalServer(seed=1, strict=True, workers=1) as srv:
+        user = session(srv.url, {"X-API-Token": srv.api_token})
+        jwt = session(srv.url, {"Authorization": login(srv.url, srv.user_email, srv.user_password)})
+        mock = next(q["id"] for q in user.get("/api/qpus").json() if q["name"] == "mock")
+        job_id = _submit(user, wide, mock, shots=10)
+        deadline = time.monotonic() + 30
+        while user.get(f"/api/jobs/{job_id}").json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert user.post(f"/api/jobs/{job_id}/cancel").json() == {"status": "cancelled"}
+        assert _record(jwt, job_id, timeout=120)["status"] in ("cancelled", "completed")
+        deadline = time.monotonic() + 120
+        while user.get(f"/api/jobs/{job_id}").json()["status"] == "cancelled":
+            assert time.monotonic() < deadline, "the late result never overwrote the cancel"
+            time.sleep(0.1)
+        assert user.get(f"/api/jobs/{job_id}").json()["status"] == "completed"
