@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeAlias
 
+from qpi import display
 from qpi.errors import ValidationError
 
 __all__ = [
@@ -271,6 +272,9 @@ class Circuit:
     parameters: Sequence[str] | None = None
     name: str | None = None
     metadata: dict | None = None
+
+    def __repr__(self) -> str:
+        return display.circuit_repr(self)
 
     # -- building -------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qpi import errors
+from qpi import display, errors
 from qpi._api.bookings import BookingEndpoints
 from qpi._api.jobs import FINAL_STATUSES, JobEndpoints
 from qpi._api.jobs import raise_for_status as raise_for_status
@@ -27,6 +27,8 @@ from qpi._api.qpus import QPUEndpoints
 from qpi._api.submission import JobSubmission
 from qpi._api.tokens import TokenEndpoints
 from qpi._api.users import UserEndpoints
+from qpi._http.bodies import MAX_RESPONSE_BYTES
+from qpi._http.redact import redact_url
 from qpi.config import resolve
 from qpi.hooks import TranslatedCircuit, make_plugin_manager
 from qpi.job import Job
@@ -55,8 +57,10 @@ class QPIClient(
             ``$QPI_URL``, then the active profile, then ``http://localhost:8090``.
         api_token: API token sent as ``X-API-Token``. Defaults to ``$QPI_API_TOKEN``, then the
             active profile.
-        timeout: Per-request timeout in seconds: a number, a ``(connect, read)`` pair, or a
-            :class:`~qpi.transport.Timeouts`. Defaults to 5 s to connect and 30 s to read.
+        timeout: Timeouts in seconds: a number, a ``(connect, read)`` pair, or a
+            :class:`~qpi.transport.Timeouts`. Defaults to 5 s to connect and 30 s to read;
+            every call (retries and the whole body included) ends within ``connect + read``
+            unless ``Timeouts.total`` says otherwise.
         cache: Where results are cached: a directory, a :class:`qpi.cache.Cache` (or any
             object implementing the submission hooks of :mod:`qpi.hooks`), or ``False`` for
             none. ``None`` uses ``$QPI_CACHE_DIR`` or the user cache directory.
@@ -66,6 +70,9 @@ class QPIClient(
         profile: A profile of the user config file to take defaults from (else
             ``$QPI_PROFILE``, else the file's default); ``False`` reads no profile.
         retry: The retry policy for transient failures.
+        max_response_bytes: Largest answer accepted, decompressed (default 256 MiB); a
+            larger one raises [`ServerError`][qpi.errors.ServerError] without being held in
+            memory.
 
     Example:
         ```python
@@ -85,6 +92,7 @@ class QPIClient(
         cache_mode: str | None = None,
         profile: str | bool | None = None,
         retry: RetryPolicy | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         cache_dir = cache if _is_path(cache) else None
         settings = resolve(
@@ -103,6 +111,7 @@ class QPIClient(
             retry=retry,
             user_agent=_user_agent(),
             guard=self._replay_guard,
+            max_response_bytes=max_response_bytes,
         )
         self.plugins: pluggy.PluginManager = make_plugin_manager()
         self.cache = self._open_cache(cache, settings.cache_dir)
@@ -135,9 +144,12 @@ class QPIClient(
     def __repr__(self) -> str:
         token = "<set>" if self._credentials.has_api_token else None
         return (
-            f"QPIClient(base_url={self.base_url!r}, api_token={token}, "
+            f"QPIClient(base_url={redact_url(self.base_url)!r}, api_token={token}, "
             f"cache_mode={self.cache_mode!r})"
         )
+
+    def _repr_html_(self) -> str:
+        return display.client_html(self, self._credentials.has_api_token)
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -294,6 +306,41 @@ class QPIClient(
                 "get_backend needs the Qiskit plugin: pip install 'qpi-sdk[qiskit]'"
             )
         return backend
+
+    def backends(
+        self,
+        name: str | None = None,
+        *,
+        min_num_qubits: int | None = None,
+        operational: bool | None = True,
+        **options: Any,
+    ) -> list[Any]:
+        """The backends of the server's QPUs, filtered as ``QiskitRuntimeService.backends``.
+
+        Args:
+            name: Only the QPU of this name.
+            min_num_qubits: Only QPUs with at least this many qubits.
+            operational: ``True`` (the default): online QPUs only; ``False``: offline ones
+                only; ``None``: all.
+            **options: Passed to [`get_backend`][qpi.client.QPIClient.get_backend].
+
+        Returns:
+            One backend per matching QPU (Qiskit ``QPIBackend`` objects), in the server's order.
+
+        Raises:
+            PluginError: If no plugin provides backends (install ``qpi-sdk[qiskit]``).
+        """
+        chosen = []
+        for qpu in self.list_qpus():
+            online = qpu.get("status") == "online"
+            if name is not None and qpu.get("name") != name:
+                continue
+            if min_num_qubits is not None and int(qpu.get("num_qubits") or 0) < min_num_qubits:
+                continue
+            if operational is not None and online != operational:
+                continue
+            chosen.append(qpu)
+        return [self.get_backend(str(qpu["id"]), **options) for qpu in chosen]
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -32,12 +32,13 @@ import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from qpi._http.redact import redact_url
 from qpi.errors import ValidationError
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "PROFILE_KEYS",
     "Settings",
     "config_path",
+    "delete_profile",
     "load_profiles",
     "resolve",
     "save_profile",
@@ -95,9 +97,9 @@ class Settings:
         token = "<set>" if self.api_token else None
         session = "<set>" if self.session_token else None
         return (
-            f"Settings(url={self.url!r}, api_token={token}, cache_dir={self.cache_dir!r}, "
-            f"cache_mode={self.cache_mode!r}, profile={self.profile!r}, qpu={self.qpu!r}, "
-            f"session_token={session})"
+            f"Settings(url={redact_url(self.url)!r}, api_token={token}, "
+            f"cache_dir={self.cache_dir!r}, cache_mode={self.cache_mode!r}, "
+            f"profile={self.profile!r}, qpu={self.qpu!r}, session_token={session})"
         )
 
 
@@ -279,6 +281,44 @@ def save_profile(
 
     _write_private(path, tomli_w.dumps(data))
     return path
+
+
+def delete_profile(
+    name: str, *, keys: Sequence[str] | None = None, path: Path | None = None
+) -> bool:
+    """Remove a profile from the config file, or only some of its keys.
+
+    Removing the whole profile that is the file's ``default_profile`` clears that too.
+
+    Args:
+        name: The profile's name.
+        keys: Remove only these keys (e.g. ``["api_token"]`` to log out); ``None`` removes the
+            profile.
+        path: The config file; defaults to [`config_path`][qpi.config.config_path].
+
+    Returns:
+        Whether anything was removed.
+
+    Raises:
+        ValidationError: If the file is not valid TOML or cannot be written.
+    """
+    path = path or config_path()
+    data = load_profiles(path)
+    profiles = data.get("profiles")
+    if not isinstance(profiles, dict) or not isinstance(profiles.get(name), dict):
+        return False
+    if keys is None:
+        del profiles[name]
+        if data.get("default_profile") == name:
+            del data["default_profile"]
+    else:
+        removed = [key for key in keys if profiles[name].pop(key, None) is not None]
+        if not removed:
+            return False
+    import tomli_w
+
+    _write_private(path, tomli_w.dumps(data))
+    return True
 
 
 def _write_private(path: Path, text: str) -> None:

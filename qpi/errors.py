@@ -29,7 +29,8 @@ QPIError
 ├── JobTimeoutError           (also TimeoutError)
 ├── CacheError
 │   └── CacheMissError        (also LookupError)
-└── PluginError
+├── PluginError
+└── MissingDependencyError    (also ModuleNotFoundError)
 ```
 
 :class:`AmbiguousRequestError` is the one error that leaves the outcome open: a request that
@@ -57,6 +58,7 @@ __all__ = [
     "JobFailedError",
     "JobTimeoutError",
     "LoginRequiredError",
+    "MissingDependencyError",
     "NotFoundError",
     "PluginError",
     "QPIError",
@@ -292,3 +294,11 @@ class CacheMissError(CacheError, LookupError):
 
 class PluginError(QPIError):
     """No installed plugin knows how to handle the given object (or a plugin broke)."""
+
+
+class MissingDependencyError(QPIError, ModuleNotFoundError):
+    """An optional part of qpi was used without the extra that installs what it needs.
+
+    The message names the part, the missing package and the ``pip install`` line that brings
+    it; ``name`` is the missing module, as for any `ModuleNotFoundError`.
+    """

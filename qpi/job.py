@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qpi import errors
+from qpi import display, errors
 from qpi.payload import JobPayload
 from qpi.result import JobResult, parse_results
 
@@ -131,7 +131,10 @@ class Job:
         with self._lock:
             if self._result is not None:
                 return self._result
-        record, from_cache = self._final_record(timeout, callback, max_interval)
+        with display.notebook_progress(self._id) as shown:
+            if callback is None and shown is not None:
+                callback = shown.update
+            record, from_cache = self._final_record(timeout, callback, max_interval)
         experiments = parse_results(self.payload, record.get("results"), job_id=self._id)
         metadata = {key: record[key] for key in _METADATA_FIELDS if key in record}
         results = record.get("results")
@@ -190,4 +193,7 @@ class Job:
         return out
 
     def __repr__(self) -> str:
-        return f"<qpi.Job {self._id} ({len(self.payload.circuits)} circuit(s))>"
+        return display.job_repr(self, self._result)
+
+    def _repr_html_(self) -> str:
+        return display.job_html(self, self._result)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from qpi import display
 from qpi.errors import ValidationError
 
 __all__ = [
@@ -119,6 +120,9 @@ class CircuitPayload:
     parameter_values: tuple[tuple[float, ...], ...] | None = None
     shots: int | None = None
     inputs: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+
+    def __repr__(self) -> str:
+        return display.circuit_payload_repr(self)
 
     def __post_init__(self) -> None:
         # Normalise so equal payloads compare (and fingerprint) equal whatever the input types.
@@ -226,6 +230,9 @@ class JobPayload:
     meas_level: int = 2
     meas_return: str = "single"
     qpu_target: str = ""
+
+    def __repr__(self) -> str:
+        return display.payload_repr(self)
 
     def __post_init__(self) -> None:
         if isinstance(self.circuits, CircuitPayload | str | Mapping):

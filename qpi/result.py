@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from qpi import display
 from qpi.counts import normalise_counts
 from qpi.errors import ServerError
 from qpi.payload import JobPayload
@@ -43,6 +44,9 @@ class ExperimentResult:
     parameter_values: tuple[float, ...] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def __repr__(self) -> str:
+        return display.experiment_repr(self)
+
 
 @dataclass
 class JobResult:
@@ -61,6 +65,12 @@ class JobResult:
     payload: JobPayload
     experiments: list[ExperimentResult]
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return display.result_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.result_html(self)
 
     @property
     def from_cache(self) -> bool:

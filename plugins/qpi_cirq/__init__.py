@@ -35,4 +35,5 @@ __getattr__, __dir__ = lazy_exports(
         "dumps": "qpi_cirq.convert",
         "to_circuit": "qpi_cirq.convert",
     },
+    extra="cirq",
 )

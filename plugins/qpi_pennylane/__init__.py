@@ -29,7 +29,9 @@ __all__ = ["QPIDevice", "dumps", "preprocess", "to_payload"]
 
 
 # Lazy, so that `import qpi_pennylane.plugin` (on every client creation) stays cheap.
-__getattr__, __dir__ = lazy_exports(__name__, {"QPIDevice": "qpi_pennylane.device"})
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"QPIDevice": "qpi_pennylane.device"}, extra="pennylane"
+)
 
 
 def preprocess(tape: QuantumScript, device: QPIDevice | None = None) -> tuple[list, Any]:

@@ -65,4 +65,5 @@ __getattr__, __dir__ = lazy_exports(
         "dumps": "qpi_qiskit.convert",
         "to_circuit": "qpi_qiskit.convert",
     },
+    extra="qiskit",
 )

@@ -272,3 +272,7 @@ class QPIJob(JobV1):
         else:  # rebuilt from an id: name the QPU record it targets, without a request
             where = f"on QPU {self._job.payload.qpu_target or '(any)'}"
         return f"<QPIJob {self.job_id()} {where} ({len(self._layouts)} circuit(s))>"
+
+    def _repr_html_(self) -> str:
+        # Jupyter: the core job's display (status, counts histogram, from-cache marker).
+        return self._job._repr_html_()

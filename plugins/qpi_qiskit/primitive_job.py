@@ -102,6 +102,12 @@ class QPIPrimitiveJob(BasePrimitiveJob[PrimitiveResult, JobStatus]):
     def __repr__(self) -> str:
         return f"<QPIPrimitiveJob {self.job_id()} ({self._kind})>"
 
+    def _repr_html_(self) -> str:
+        # Jupyter: the core job's display (status, counts histogram, from-cache marker).
+        if self._job is None:
+            return f"<div><code>{self.job_id()}</code>: nothing was sent</div>"
+        return self._job._repr_html_()
+
 
 def result_metadata(job_id: str, job_result: JobResult | None) -> dict[str, Any]:
     """The ``PrimitiveResult`` metadata: version 2, the job id, the job's own metadata."""

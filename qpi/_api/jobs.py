@@ -7,6 +7,7 @@ Also the final-status helpers that :mod:`qpi.job` and the plugins share
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -15,8 +16,12 @@ from typing import Any
 from qpi import errors
 from qpi._api.realserver import RealServerReads
 from qpi._api.submission import without_submission_mark
+from qpi._http import deadlines
 from qpi.payload import CircuitPayload, JobPayload
 from qpi.transport import quote_segment
+
+#: Each poll of a wait is logged here at DEBUG.
+_LOG = logging.getLogger("qpi.jobs")
 
 __all__ = ["FINAL_STATUSES", "JobEndpoints", "raise_for_status"]
 
@@ -199,11 +204,18 @@ class JobEndpoints(RealServerReads):
         record: dict[str, Any] = {}
         while True:
             try:
-                record = self.get_job(job_id)
-            except (errors.ConnectionError, errors.ServerError, errors.RateLimitError):
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise
+                with deadlines.within(deadline):  # no request outlives the wait's deadline
+                    record = self.get_job(job_id)
+            except (errors.ConnectionError, errors.ServerError, errors.RateLimitError) as exc:
+                # Retried until the deadline, which then raises JobTimeoutError below.
+                _LOG.debug("job %s: poll failed (%s); polling on", job_id, exc)
             else:
+                _LOG.debug(
+                    "job %s: %s after %.2f s",
+                    job_id,
+                    record.get("status"),
+                    time.monotonic() - start,
+                )
                 if callback is not None:
                     callback(record, time.monotonic() - start)
                 if record.get("status") in FINAL_STATUSES:

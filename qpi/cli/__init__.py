@@ -1,8 +1,8 @@
 """The ``qpi`` command. Each subcommand lives in its own module and is imported only when run.
 
 To add a command, write ``qpi/cli/<name>.py`` with a click command and list it in
-:data:`COMMANDS`. Command modules import only click at module level (frameworks, the server
-and rich are imported inside the commands), so ``qpi --help`` stays fast.
+:data:`COMMANDS`. Command modules import only click at module level (frameworks and the
+server are imported inside the commands), so ``qpi --help`` stays fast.
 
 Errors of the SDK end a command with one line on stderr (the error's message, which says what
 to fix) and the exit status of :mod:`qpi.cli.exitcodes`; ``QPI_DEBUG=1`` shows the traceback
@@ -18,9 +18,10 @@ from typing import Any
 
 import click
 
-from qpi.cli.context import connection_options
+from qpi.cli.context import connection_options, options_of, token_source
 from qpi.cli.exitcodes import EXIT_CODES_HELP, ExitCode, exit_code_for
-from qpi.errors import QPIError
+from qpi.cli.groups import SuggestingGroup
+from qpi.errors import AuthenticationError, QPIError
 
 __all__ = ["COMMANDS", "main"]
 
@@ -30,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "demo": "qpi.cli.demo:demo",
     "jobs": "qpi.cli.jobs:jobs",
     "login": "qpi.cli.login:login",
+    "logout": "qpi.cli.profiles:logout",
+    "profiles": "qpi.cli.profiles:profiles",
     "qpus": "qpi.cli.qpus:qpus",
     "run": "qpi.cli.run:run",
     "serve": "qpi.cli.serve:serve",
@@ -45,7 +48,7 @@ def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> Non
     click.echo(f"Warning: {message}", err=True)
 
 
-class _LazyGroup(click.Group):
+class _LazyGroup(SuggestingGroup):
     """A click group whose subcommands are imported on first use, and whose errors are short."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -59,6 +62,7 @@ class _LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attribute)
 
     def invoke(self, ctx: click.Context) -> Any:
+        options_of(ctx)  # one options object for the group and its commands (error hints read it)
         with warnings.catch_warnings():
             if not _debug():
                 warnings.showwarning = _show_warning
@@ -67,7 +71,10 @@ class _LazyGroup(click.Group):
             except QPIError as exc:
                 if _debug():
                     raise
-                click.echo(f"Error: {exc}", err=True)
+                message = str(exc)
+                if isinstance(exc, AuthenticationError) and exc.status_code == 401:
+                    message += f" ({token_source(ctx)})"
+                click.echo(f"Error: {message}", err=True)
                 ctx.exit(exit_code_for(exc))
             except (KeyboardInterrupt, click.Abort):
                 click.echo("Interrupted.", err=True)

@@ -16,6 +16,7 @@ from types import MappingProxyType
 import click
 
 from qpi.cli.context import cache_from, connection_options, emit_json, options_of
+from qpi.cli.groups import SuggestingGroup
 from qpi.cli.render import table
 
 __all__ = ["cache", "parse_age"]
@@ -51,7 +52,7 @@ def _size(size: float) -> str:
     return f"{size:.1f} GiB"  # pragma: no cover
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 @connection_options
 def cache() -> None:
     """Inspect, export, import, clear and prune the result cache."""
@@ -99,7 +100,7 @@ def list_entries(ctx: click.Context, kind: str | None) -> None:
     rows = [
         [
             e.kind,
-            e.key[:16] + ("…" if len(e.key) > 16 else "") if e.key else '""',
+            _shown_key(e.kind, e.key),
             e.job_id,
             e.status,
             e.server,
@@ -111,6 +112,13 @@ def list_entries(ctx: click.Context, kind: str | None) -> None:
     headers = ["KIND", "KEY", "JOB / QPU ID", "STATUS", "SERVER", "STORED", "SIZE"]
     for line in table(headers, rows, align="llllllr"):
         click.echo(line)
+
+
+def _shown_key(kind: str, key: str) -> str:
+    # A QPU looked up by no name is stored under "": the server's default QPU.
+    if not key:
+        return "(default QPU)" if kind == "qpu" else "(empty)"
+    return key[:16] + ("…" if len(key) > 16 else "")
 
 
 @cache.command("export")

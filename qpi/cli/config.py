@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from types import MappingProxyType
-from typing import Any
-
 import click
 
-from qpi.cli.context import connection_options, emit_json, options_of, settings_from
+from qpi._http.redact import redact_url
+from qpi.cli.context import (
+    SETTING_SOURCES,
+    connection_options,
+    emit_json,
+    options_of,
+    setting_source,
+    settings_from,
+)
 from qpi.config import config_path, load_profiles
 
 __all__ = ["config"]
-
-# Setting -> (its option on CLIOptions, its environment variable, its key in a profile).
-_SOURCES = MappingProxyType(
-    {
-        "url": ("url", "QPI_URL", "url"),
-        "api_token": ("token", "QPI_API_TOKEN", "api_token"),
-        "cache_dir": ("cache_dir", "QPI_CACHE_DIR", "cache_dir"),
-        "cache_mode": ("cache_mode", "QPI_CACHE_MODE", "cache_mode"),
-    }
-)
-
-
-def _source(setting: str, options: Any, profile: str | None, values: dict[str, Any]) -> str:
-    option, env, key = _SOURCES[setting]
-    if getattr(options, option):
-        return "--" + option.replace("_", "-")
-    if os.environ.get(env):
-        return env
-    if profile and values.get(key):
-        return f"profile {profile}"
-    return "default"
 
 
 @click.command()
@@ -57,12 +40,14 @@ def config(ctx: click.Context) -> None:
     profiles = data.get("profiles") if isinstance(data.get("profiles"), dict) else {}
     values = dict(profiles.get(settings.profile) or {}) if settings.profile else {}
     shown = {
-        "url": settings.url,
+        "url": redact_url(settings.url),  # a password in the URL is never shown
         "api_token": "<set>" if settings.api_token else None,
         "cache_dir": settings.cache_dir,
         "cache_mode": settings.cache_mode,
     }
-    sources = {name: _source(name, opts, settings.profile, values) for name in _SOURCES}
+    sources = {
+        name: setting_source(name, opts, settings.profile, values) for name in SETTING_SOURCES
+    }
     if opts.json:
         emit_json(
             {

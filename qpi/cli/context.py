@@ -11,8 +11,10 @@ the environment, then the profile, then the defaults.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -33,7 +35,9 @@ __all__ = [
     "json_option",
     "local_server_class",
     "options_of",
+    "setting_source",
     "settings_from",
+    "token_source",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -116,6 +120,60 @@ def connection_options(func: F) -> F:
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+#: Setting -> (its option on CLIOptions, its environment variable, its key in a profile).
+SETTING_SOURCES: Mapping[str, tuple[str, str, str]] = MappingProxyType(
+    {
+        "url": ("url", "QPI_URL", "url"),
+        "api_token": ("token", "QPI_API_TOKEN", "api_token"),
+        "cache_dir": ("cache_dir", "QPI_CACHE_DIR", "cache_dir"),
+        "cache_mode": ("cache_mode", "QPI_CACHE_MODE", "cache_mode"),
+    }
+)
+
+
+def setting_source(
+    setting: str, options: CLIOptions, profile: str | None, values: Mapping[str, Any]
+) -> str:
+    """Where a setting came from: ``--token``, ``QPI_API_TOKEN``, ``profile NAME``, ``default``.
+
+    Args:
+        setting: A key of ``SETTING_SOURCES``.
+        options: The invocation's options.
+        profile: The profile in effect, if any.
+        values: That profile's values.
+    """
+    option, env, key = SETTING_SOURCES[setting]
+    if getattr(options, option):
+        return "--" + option.replace("_", "-")
+    if os.environ.get(env):
+        return env
+    if profile and values.get(key):
+        return f"profile {profile}"
+    return "default"
+
+
+def token_source(ctx: click.Context) -> str:
+    """Where this invocation's API token came from, for an error message that says so.
+
+    Args:
+        ctx: Any context of the invocation.
+    """
+    from qpi.config import config_path, load_profiles
+
+    try:
+        settings = settings_from(ctx)
+        profiles = load_profiles().get("profiles") or {}
+    except Exception:  # the error being reported matters more than this hint
+        return "the token's source could not be determined"
+    values = profiles.get(settings.profile) or {} if settings.profile else {}
+    source = setting_source("api_token", options_of(ctx), settings.profile, values)
+    if source == "default":
+        return "no API token was given (--token, QPI_API_TOKEN or `qpi login`)"
+    if source.startswith("profile"):
+        return f"the token came from {source} in {config_path()}; renew it with `qpi login`"
+    return f"the token came from {source}"
 
 
 def settings_from(ctx: click.Context) -> Settings:

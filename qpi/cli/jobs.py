@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from qpi.cli.context import client_from, connection_options, emit_json, options_of
-from qpi.cli.progress import job_progress
+from qpi.cli.groups import SuggestingGroup
+from qpi.cli.progress import job_progress, still_running_on_interrupt
 from qpi.cli.render import table
 from qpi.cli.views import echo_experiments, echo_job, job_summary, qpu_name, record_experiments
 
@@ -19,7 +20,7 @@ __all__ = ["jobs"]
 _STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 @connection_options
 def jobs() -> None:
     """List, show, wait for and cancel jobs."""
@@ -113,7 +114,7 @@ def wait(ctx: click.Context, job_id: str, timeout: float | None) -> None:
       qpi jobs wait 2lz0ezom69atd4y --timeout 600 --json
     """
     client = client_from(ctx)
-    with job_progress(job_id) as progress:
+    with still_running_on_interrupt(job_id), job_progress(job_id) as progress:
         record = client.wait_for_job(job_id, timeout, callback=progress)
     _echo_record(ctx, client, record)
 

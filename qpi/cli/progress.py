@@ -1,45 +1,59 @@
 """A spinner with the job's status and the time waited, on stderr while a command waits.
 
 It is drawn only when stderr is a terminal, so pipes, files, ``--json`` consumers and CI logs
-see nothing of it, and it is erased when the wait ends.
+see nothing of it, and it is erased when the wait ends. A small thread redraws it so the clock
+keeps ticking between polls.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
-__all__ = ["ProgressCallback", "job_progress"]
+import click
+
+__all__ = ["ProgressCallback", "job_progress", "still_running_on_interrupt"]
 
 ProgressCallback = Callable[[dict[str, Any], float], None]
-"""What :func:`job_progress` yields: ``callback(record, elapsed)``.
+"""What [`job_progress`][qpi.cli.progress.job_progress] yields: ``callback(record, elapsed)``.
 
 It has the signature of ``QPIClient.wait_for_job(callback=...)`` and
 ``Job.result(callback=...)``.
 """
 
+_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_REFRESH = 0.1  # seconds between redraws
 
-class _JobLine:
-    """The renderable of the spinner: re-read on every refresh, so the clock keeps ticking."""
 
-    def __init__(self, job_id: str) -> None:
-        from rich.spinner import Spinner
+class _Spinner:
+    """One line on a terminal: frame, job id, last status seen, time waited."""
 
+    def __init__(self, job_id: str, stream: TextIO) -> None:
         self.job_id = job_id
+        self.stream = stream
         self.status = "submitted"
         self.start = time.monotonic()
-        self.spinner = Spinner("dots", style="cyan")
+        self.stopped = threading.Event()
 
     def update(self, record: dict[str, Any], elapsed: float) -> None:
         self.status = str(record.get("status") or self.status)
 
-    def __rich__(self) -> Any:
-        elapsed = time.monotonic() - self.start
-        self.spinner.update(text=f"job {self.job_id}  {self.status}  {elapsed:6.1f} s")
-        return self.spinner
+    def run(self) -> None:
+        frame = 0
+        while not self.stopped.wait(_REFRESH):
+            elapsed = time.monotonic() - self.start
+            glyph = _FRAMES[frame % len(_FRAMES)]
+            self.stream.write(
+                f"\r\x1b[2K{glyph} job {self.job_id}  {self.status}  {elapsed:6.1f} s"
+            )
+            self.stream.flush()
+            frame += 1
+        self.stream.write("\r\x1b[2K")
+        self.stream.flush()
 
 
 @contextmanager
@@ -58,9 +72,29 @@ def job_progress(job_id: str, *, enabled: bool | None = None) -> Iterator[Progre
     if not enabled:
         yield lambda record, elapsed: None
         return
-    from rich.console import Console
-    from rich.live import Live
+    spinner = _Spinner(job_id, sys.stderr)
+    thread = threading.Thread(target=spinner.run, name="qpi-progress", daemon=True)
+    thread.start()
+    try:
+        yield spinner.update
+    finally:
+        spinner.stopped.set()
+        thread.join()
 
-    line = _JobLine(job_id)
-    with Live(line, console=Console(stderr=True), refresh_per_second=12, transient=True):
-        yield line.update
+
+@contextmanager
+def still_running_on_interrupt(job_id: str) -> Iterator[None]:
+    """On Ctrl-C while waiting, say that the job keeps running and how to get back to it.
+
+    The interrupt still ends the command (exit status 130); only the wait stops.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(
+            f"\nStopped waiting; job {job_id} keeps running on the server. "
+            f"Collect it with `qpi jobs wait {job_id}`, or stop it with "
+            f"`qpi jobs cancel {job_id}`.",
+            err=True,
+        )
+        raise

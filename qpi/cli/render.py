@@ -63,13 +63,17 @@ def bar(fraction: float, width: int) -> str:
 
 
 def _shown(counts: Mapping[str, int], max_rows: int) -> tuple[list[tuple[str, int]], int, int]:
-    """``(outcomes to draw sorted by bitstring, how many left out, their shots)``."""
+    """``(outcomes to draw, how many left out, their shots)``.
+
+    All outcomes fit: sorted by bitstring. Too many: the most frequent, most frequent first,
+    so a wide result shows its peaks rather than the first bitstrings in lexical order.
+    """
     items = [(str(key), int(value)) for key, value in counts.items()]
     if len(items) <= max_rows:
         return sorted(items), 0, 0
     kept = sorted(items, key=lambda kv: (-kv[1], kv[0]))[:max_rows]
     left_out = sum(value for _, value in items) - sum(value for _, value in kept)
-    return sorted(kept), len(items) - len(kept), left_out
+    return kept, len(items) - len(kept), left_out
 
 
 def bar_chart(
@@ -83,7 +87,7 @@ def bar_chart(
 
     Each line is the outcome, its bar (the most frequent outcome fills the bar width), its
     count and its share of all shots. With more than ``max_rows`` outcomes, the most frequent
-    ones are drawn and one last line says how many were left out.
+    ones are drawn, most frequent first, and one last line says how many were left out.
 
     Args:
         counts: ``{bitstring: count}``.

@@ -11,7 +11,7 @@ from typing import IO
 import click
 
 from qpi.cli.context import client_from, connection_options, emit_json, options_of
-from qpi.cli.progress import job_progress
+from qpi.cli.progress import job_progress, still_running_on_interrupt
 from qpi.cli.render import format_seconds
 from qpi.cli.views import declared_inputs, echo_experiments, experiments_json, qpu_name
 
@@ -25,6 +25,9 @@ _VALUE = re.compile(
 )
 
 
+_UNKNOWN_GATE = re.compile(r"^(\d+:\d+): gate '(\w+)' is not in stdgates\.inc")
+
+
 def input_names(text: str) -> list[str]:
     """The program's ``input`` names in sorted order, the order rows are bound in.
 
@@ -35,13 +38,22 @@ def input_names(text: str) -> list[str]:
         text: The OpenQASM 3 program.
 
     Raises:
-        QasmSyntaxError: If the program is not valid OpenQASM (line and column named).
+        QasmSyntaxError: If the program is not valid OpenQASM or uses a gate it never defines
+            (line and column named).
     """
     from qpi import qasm3
 
     try:
         return sorted(qasm3.parse(text).input_names())
-    except qasm3.QasmUnsupportedError:
+    except qasm3.QasmUnsupportedError as exc:
+        undefined = _UNKNOWN_GATE.search(str(exc))
+        if undefined and not re.search(rf"\b(gate|defcal|opaque)\s+{undefined[2]}\b", text):
+            # No QPU driver runs a gate that is neither standard nor defined: a parse error
+            # now (exit status 9) rather than a failed job.
+            raise qasm3.QasmSyntaxError(
+                f"{undefined[1]}: gate {undefined[2]!r} is not defined (neither in "
+                "stdgates.inc nor by a `gate` declaration)"
+            ) from None
         return declared_inputs(text)
 
 
@@ -197,7 +209,7 @@ def run(
         else:
             click.echo(job.id)
         return
-    with job_progress(job.id) as progress:
+    with still_running_on_interrupt(job.id), job_progress(job.id) as progress:
         result = job.result(timeout, callback=progress)
     seconds = time.monotonic() - start
     target = job.payload.qpu_target

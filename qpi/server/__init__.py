@@ -26,4 +26,5 @@ __getattr__, __dir__ = lazy_exports(
         "ServerConfig": "qpi.server.config",
         "create_app": "qpi.server.app",
     },
+    extra="server",
 )

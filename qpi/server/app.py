@@ -12,11 +12,13 @@ from starlette.concurrency import run_in_threadpool
 
 from qpi.errors import ValidationError
 from qpi.server import strict
-from qpi.server.auth import Authenticator, LoginLimiter, TokenSigner, load_or_create_secret
+from qpi.server.auth import Authenticator, TokenSigner, load_or_create_secret
 from qpi.server.bootstrap import bootstrap
 from qpi.server.config import ServerConfig
 from qpi.server.context import ServerContext
 from qpi.server.errors import GuardMiddleware, install_handlers
+from qpi.server.logins import LoginLimiter, PasswordGate
+from qpi.server.pages import install_pages
 from qpi.server.routes import collections, jobs, meta, notifications, qpus, session, tokens
 from qpi.server.scheduler import Scheduler
 from qpi.server.store import Store
@@ -42,7 +44,7 @@ def open_context(config: ServerConfig) -> ServerContext:
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)  # it holds the JWT secret and the credentials
-    store = Store(data_dir / DATABASE_FILE)
+    store = Store(data_dir / DATABASE_FILE, config.max_database_bytes)
     try:
         signer = TokenSigner(load_or_create_secret(data_dir), config.token_ttl)
         credentials = bootstrap(store, config, server_url(config.host, config.port))
@@ -55,6 +57,7 @@ def open_context(config: ServerConfig) -> ServerContext:
         signer=signer,
         auth=Authenticator(store, signer),
         limiter=LoginLimiter(config.login_max_failures, config.login_window),
+        password_gate=PasswordGate(config.login_threads, config.login_queue),
         scheduler=_scheduler_class(config)(store, config),
         credentials=credentials,
     )
@@ -109,6 +112,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         description="The QPI REST API, served by `qpi serve` with built-in simulator QPUs.",
         lifespan=lifespan,
         redoc_url=None,
+        docs_url=None,  # served by install_pages, from local files
     )
     install_handlers(app)
     if config.strict:
@@ -116,4 +120,5 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.add_middleware(GuardMiddleware, max_body_bytes=config.max_body_bytes)
     for module in (jobs, tokens, qpus, notifications, collections, session, meta):
         app.include_router(module.router)
+    install_pages(app)
     return app

@@ -9,7 +9,9 @@ a stop interrupted them) and brings the enabled built-in QPUs online.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import logging
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -194,6 +196,20 @@ def _ensure_qpus(store: Store, config: ServerConfig) -> None:
             "UPDATE qpus SET status = CASE WHEN enabled = 1 AND connected = 1 "
             "THEN 'online' ELSE 'offline' END"
         )
+        for executor_type, reason in _missing_executors().items():
+            store.execute(
+                "UPDATE qpus SET status = 'offline' WHERE executor_type = ?", (executor_type,)
+            )
+            logging.getLogger("qpi.server").warning(
+                "QPUs of type %s are offline: %s", executor_type, reason
+            )
+
+
+def _missing_executors() -> dict[str, str]:
+    """Executor types whose simulator is not installed, each with what to install."""
+    if importlib.util.find_spec("qiskit_aer") is None:
+        return {"qiskit_aer": "qiskit-aer is not installed (pip install 'qpi-sdk[aer]')"}
+    return {}
 
 
 def bootstrap(store: Store, config: ServerConfig, url: str) -> Credentials:

@@ -307,7 +307,7 @@ def _aer_simulator(seed: int) -> Any:
         from qiskit_aer import AerSimulator
     except ImportError:
         raise ValueError(
-            "The qiskit_aer QPU needs the qiskit-aer package: pip install 'qpi-sdk[server]'."
+            "The qiskit_aer QPU needs the qiskit-aer package: pip install 'qpi-sdk[aer]'."
         ) from None
     return AerSimulator(seed_simulator=seed)
 
@@ -338,7 +338,13 @@ def _run_qiskit(
     limits: _Limits,
     make_backend: Callable[[int], Any],
 ) -> list[dict[str, Any]]:
-    from qiskit import transpile
+    try:
+        from qiskit import transpile
+    except ImportError:
+        raise _LoadError(
+            "Running this program needs Qiskit on the server (OpenQASM 2, or what the built-in "
+            "simulator does not cover): pip install 'qpi-sdk[aer]'"
+        ) from None
 
     circuit = _load_qiskit(experiment)
     _check_qubits(experiment, circuit.num_qubits, limits)

@@ -106,6 +106,8 @@ class LocalServer:
         data_dir: Where the database and ``credentials.json`` live. ``None`` makes a temporary
             directory, removed on :meth:`stop`.
         seed: Makes sampling reproducible (see :class:`~qpi.server.config.ServerConfig`).
+        log_level: The level of the server's log (``"debug"``, ``"info"``, ``"warning"``, ...).
+        access_log: Log one line per request (method, path, status) at INFO.
         strict: Behave as a real QPI v0.1.2 installation, bugs included (see
             `qpi.server.strict` and the deviation table in the local orchestrator guide).
         **config: Further :class:`~qpi.server.config.ServerConfig` fields (``workers``,
@@ -125,12 +127,16 @@ class LocalServer:
         data_dir: str | Path | None = None,
         seed: int | None = None,
         strict: bool = False,
+        *,
+        log_level: str = "warning",
+        access_log: bool = False,
         **config: Any,
     ) -> None:
         self._port = port
         self._data_dir = Path(data_dir) if data_dir is not None else None
         self._seed = seed
         self._config = {**config, "strict": strict}
+        self._log = (log_level.lower(), access_log)
         self._lock = threading.Lock()
         self._server: _Uvicorn | None = None
         self._thread: threading.Thread | None = None
@@ -179,8 +185,8 @@ class LocalServer:
             uvicorn.Config(
                 app,
                 http=QPIH11Protocol,
-                log_level="warning",
-                access_log=False,
+                log_level=self._log[0],
+                access_log=self._log[1],
                 timeout_graceful_shutdown=5,
                 timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
             )

@@ -40,3 +40,5 @@ def test_serve_until_sigterm(qpi, tmp_path, bell_file) -> None:
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Stopping..." in out
+    # The access log (on by default): one line per request, with its status.
+    assert '"POST /api/jobs HTTP/1.1" 201' in out, out

@@ -236,12 +236,14 @@ SERVED_ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/api/op/version"),
     ("GET", "/api/health"),
 )
-#: Served, but not API operations: the landing page and the OpenAPI document and its viewer.
+#: Served, but not API operations: the dashboard, the OpenAPI document and its viewer, and
+#: their local assets.
 PAGES: tuple[tuple[str, str], ...] = (
     ("GET", "/"),
+    ("GET", "/dashboard/app.js"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/docs-assets/swagger-ui-bundle.js"),
 )
 
 
