@@ -35,10 +35,16 @@ def _at(minutes: float) -> str:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
 
 
+class NothingToActOn(Exception):
+    """An earlier row failed to create what this one acts on."""
+
+
 def _outcome(call: Callable[[], Any]) -> str:
     """What a call gives, as the table spells it."""
     try:
         value = call()
+    except NothingToActOn:
+        return "n/a (nothing created above)"
     except Exception as exc:  # the table records every outcome, errors included
         return f"`{type(exc).__name__}`"
     if isinstance(value, list):
@@ -78,6 +84,11 @@ def _rows(w: World) -> list[tuple[str, Callable[[], Any]]]:
     user, admin = w.user, w.admin
     state: dict[str, Any] = {}
 
+    def made(key: str) -> Any:
+        if key not in state:
+            raise NothingToActOn(key)
+        return state[key]
+
     def submit() -> str:
         state["job"] = user.submit_job([{"circuit": BELL}], shots=100, qpu_target=w.mock["id"])
         return state["job"]
@@ -91,7 +102,7 @@ def _rows(w: World) -> list[tuple[str, Callable[[], Any]]]:
         return state["request"]
 
     def owner() -> str:
-        return str(user.get_job(state["job"])["user_id"])
+        return next(u["id"] for u in admin.list_users() if u["email"] == w.server.user_email)
 
     def login_again() -> Any:
         return user.auth_with_password(w.server.user_email, w.server.user_password)
@@ -102,8 +113,8 @@ def _rows(w: World) -> list[tuple[str, Callable[[], Any]]]:
 
     return [
         ("submit_job", submit),
-        ("get_job", lambda: user.get_job(state["job"])),
         ("job(...).result()", lambda: user.job(state["job"]).result(timeout=60)),
+        ("get_job (finished job)", lambda: user.get_job(state["job"])),
         ("list_jobs", user.list_jobs),
         ("cancel_job (finished job)", lambda: user.cancel_job(state["job"])),
         ("list_qpus", user.list_qpus),
@@ -117,13 +128,13 @@ def _rows(w: World) -> list[tuple[str, Callable[[], Any]]]:
         ("dismiss_notification", lambda: user.dismiss_notification(w.note["id"])),
         ("create_time_slot", slot),
         ("list_time_slots", user.list_time_slots),
-        ("update_time_slot", lambda: user.update_time_slot(state["slot"]["id"], end_time=_at(90))),
-        ("delete_time_slot", lambda: user.delete_time_slot(state["slot"]["id"])),
+        ("update_time_slot", lambda: user.update_time_slot(made("slot")["id"], end_time=_at(90))),
+        ("delete_time_slot", lambda: user.delete_time_slot(made("slot")["id"])),
         ("create_time_request", request),
         ("list_time_requests", user.list_time_requests),
         (
             "update_time_request (admin approves)",
-            lambda: admin.update_time_request(state["request"]["id"], "approved"),
+            lambda: admin.update_time_request(made("request")["id"], "approved"),
         ),
         ("list_users (admin)", admin.list_users),
         ("allocate_qpu_time (admin)", lambda: admin.allocate_qpu_time(owner(), 5000)),
