@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import tomllib
 import warnings
 from collections.abc import Iterator
 
@@ -131,6 +132,13 @@ def test_cli_run(installation, tmp_path, monkeypatch):
         + ["--password", installation.user_password, "--qpu", "mock"],
     )
     assert login.exit_code == 0, login.output
+    config = tmp_path / "config.toml"
+    assert config.stat().st_mode & 0o777 == 0o600
+    text = config.read_text()
+    saved = tomllib.loads(text)["profiles"]["default"]
+    assert saved["email"] == installation.user_email and saved["session_token"]
+    assert saved["qpu"] == "mock"
+    assert installation.user_password not in text  # the session, never the password
     ran = runner.invoke(main, ["run", str(program), "--shots", str(SHOTS), "--json"])
     assert ran.exit_code == 0, ran.output
     counts = json.loads(ran.stdout)["experiments"][0]["counts"]

@@ -46,7 +46,9 @@ class QPIBackend(BackendV2):
     and ``generate_preset_pass_manager(backend=backend)`` work.
 
     With the default name ``"qpi"`` (which names no QPU) the backend falls back to the
-    first online QPU; any other name that matches no QPU raises ``NotFoundError``.
+    default QPU (see [`resolve_qpu`][qpi.client.QPIClient.resolve_qpu]); any other name that
+    matches no QPU raises ``NotFoundError``. A QPU record with 0 qubits gives a Target of
+    unknown width (each circuit keeps its own), with a warning.
 
     Args:
         client: An authenticated :class:`qpi.QPIClient`.

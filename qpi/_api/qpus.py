@@ -64,7 +64,7 @@ class QPUEndpoints(ClientBase):
         return str(self._qpu_record(qpu or self.default_qpu or "")["id"])
 
     def _qpu_record(self, name: str) -> dict[str, Any]:
-        """A QPU record by name or id (``""``: the first online QPU), memoised for a minute.
+        """A QPU record by name or id (``""``: the default QPU), memoised for a minute.
 
         Replay mode reads it from the cache only; reuse mode falls back to the cache when the
         server cannot be reached, so cached jobs run offline.
