@@ -134,6 +134,14 @@ def test_untargeted_job_is_never_dispatched(token_user, jwt_user, qpu_ids):
     assert token_user.get(f"/api/jobs/{untargeted}").json()["status"] == "pending"
 
 
+def test_no_wait_extension(token_user):
+    assert "jobWait" not in (token_user.get("/api/health").json().get("data") or {})
+    job_id = token_user.post("/api/jobs", json={"circuits": [{"circuit": BELL}]}).json()["id"]
+    start = time.monotonic()
+    assert token_user.get(f"/api/jobs/{job_id}?wait=5").json()["status"] == "pending"
+    assert time.monotonic() - start < 2.5  # answered at once, not held for 5 s
+
+
 def test_unknown_target_and_bad_sort_are_500s(token_user):
     body = {"circuits": [{"circuit": BELL}], "qpu_target": "mock"}
     data = error(token_user.post("/api/jobs", json=body), 500, "Failed to save job.")["data"]

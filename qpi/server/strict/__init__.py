@@ -32,10 +32,19 @@ def strict_config(config: ServerConfig) -> ServerConfig:
     """``config`` with the real server's defaults: 32 MiB bodies, 0-qubit QPUs, no default QPU.
 
     The built-in QPUs are created as the real project's seed creates its QPU: without
-    ``num_qubits``, so their records say 0.
+    ``num_qubits``, so their records say 0. Results are let through the workers up to the
+    body limit: the strict scheduler applies the real 1 MiB rule itself (the job stays
+    ``running`` rather than failing). The ``?wait=`` extension is not offered.
     """
     qpus = tuple(dataclasses.replace(qpu, num_qubits=0) for qpu in config.qpus)
-    return dataclasses.replace(config, max_body_bytes=BODY_MAX_BYTES, qpus=qpus, default_qpu=None)
+    return dataclasses.replace(
+        config,
+        max_body_bytes=BODY_MAX_BYTES,
+        max_result_bytes=BODY_MAX_BYTES,
+        qpus=qpus,
+        default_qpu=None,
+        offer_wait=False,
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -12,8 +12,15 @@ JSON_FIELD_MAX_BYTES = 1024 * 1024
 BODY_MAX_BYTES = 32 * 1024 * 1024
 #: What the strict driver returns for results the server could not store.
 OVERSIZED: dict[str, Any] = {"__qpi_strict_oversized__": True}
+_MARKER_TEXT = '{"__qpi_strict_oversized__"'
 
 
 def is_oversized(result: Any) -> bool:
-    """Whether a worker's result is the [`OVERSIZED`][qpi.server.strict.limits.OVERSIZED] marker."""
+    """Whether a worker's result cannot be saved by the real server.
+
+    ``result`` is what the executor returned (a dict) or its JSON text: either the
+    [`OVERSIZED`][qpi.server.strict.limits.OVERSIZED] marker, or text over 1 MiB.
+    """
+    if isinstance(result, str):
+        return len(result) > JSON_FIELD_MAX_BYTES or result.startswith(_MARKER_TEXT)
     return isinstance(result, dict) and result.get("__qpi_strict_oversized__") is True

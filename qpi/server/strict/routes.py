@@ -15,14 +15,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from qpi.server import dates
-from qpi.server.bodies import parse_body
+from qpi.server.auth import Identity
+from qpi.server.bodies import RawBody, parse_body
+from qpi.server.context import ServerContext
 from qpi.server.deps import Admin, Body, Caller, Ctx
 from qpi.server.errors import NOT_FOUND, ErrorResponse, field_error, json_response
 from qpi.server.ids import new_id
+from qpi.server.responses import picked_response, requested_fields
 from qpi.server.routes import jobs, qpus, tokens
-from qpi.server.selection import picked_response, requested_fields
 from qpi.server.strict.limits import JSON_FIELD_MAX_BYTES
 from qpi.server.views import qpu_json
 
@@ -56,22 +59,30 @@ def _query_failed(what: str, call: Callable[[], Response]) -> Response:
 
 
 @router.post("/api/jobs", status_code=201)
-def submit_job(identity: Caller, body: Body, ctx: Ctx, fields: str | None = None) -> Response:
+async def submit_job(
+    request: Request, identity: Caller, body: Body, ctx: Ctx, fields: str | None = None
+) -> Response:
     """Submit as the real server: save failures are 500s, the answer repeats the payload."""
+    await run_in_threadpool(_check_saveable, identity, body, ctx)
+    answer = await jobs.submit_job(request=request, identity=identity, body=body, ctx=ctx)
+    return _payload_as_results(answer, fields)
+
+
+def _check_saveable(identity: Identity, body: RawBody, ctx: ServerContext) -> None:
+    """The real server's refusals before and at saving a job (balance, relation, size)."""
     if identity.user["qpu_seconds"] <= 0:
         raise ErrorResponse(403, "Insufficient QPU seconds balance.")
-    request = parse_body(body, jobs.JobSubmit)
-    target = request.qpu_target
+    submitted = parse_body(body, jobs.JobSubmit)
+    target = submitted.qpu_target
     if target and ctx.store.get("qpus", target) is None:
         message = "Failed to find all relation records with the provided ids."
         data = {"qpu_target": field_error("validation_missing_rel_records", message)}
         raise ErrorResponse(500, _SAVE_FAILED, data)
-    size = len(json.dumps(jobs.stored_payload(request), separators=(",", ":")))
+    size = len(json.dumps(jobs.stored_payload(submitted), separators=(",", ":")))
     if size > JSON_FIELD_MAX_BYTES:
         message = f"The maximum allowed JSON size is {JSON_FIELD_MAX_BYTES} bytes."
         data = {"payload": field_error("validation_json_size_limit", message)}
         raise ErrorResponse(500, _SAVE_FAILED, data)
-    return _payload_as_results(jobs.submit_job(identity, body, ctx), fields)
 
 
 @router.get("/api/jobs")
@@ -85,7 +96,7 @@ async def list_jobs(
 ) -> Response:
     """The caller's jobs, each with its payload as ``results``; a bad ``sort`` is a 500."""
     try:
-        listed = await jobs.list_jobs(identity, ctx, skip=skip, limit=limit, sort=sort)
+        listed = await jobs.list_jobs(identity=identity, ctx=ctx, skip=skip, limit=limit, sort=sort)
     except ErrorResponse as exc:
         if exc.status == 400 and sort:
             raise ErrorResponse(500, "Failed to query jobs.") from None
@@ -94,9 +105,12 @@ async def list_jobs(
 
 
 @router.get("/api/jobs/{job_id}")
-async def get_job(job_id: str, identity: Caller, ctx: Ctx, fields: str | None = None) -> Response:
-    """One of the caller's jobs, with its payload as ``results``."""
-    return _payload_as_results(await jobs.get_job(job_id, identity, ctx), fields)
+async def get_job(
+    job_id: str, request: Request, identity: Caller, ctx: Ctx, fields: str | None = None
+) -> Response:
+    """One of the caller's jobs, with its payload as ``results`` (``wait`` is not offered)."""
+    answer = await jobs.get_job(job_id=job_id, request=request, identity=identity, ctx=ctx)
+    return _payload_as_results(answer, fields)
 
 
 @router.get("/api/tokens")

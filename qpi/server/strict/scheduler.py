@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from qpi.server import dates
+from qpi.server import dates, results
 from qpi.server.scheduler import Scheduler
 from qpi.server.strict import driver
 from qpi.server.strict.limits import is_oversized
@@ -76,7 +76,9 @@ class StrictScheduler(Scheduler):
         if changed:
             LOGGER.info("recovery: %d job(s) running too long went back to pending", changed)
 
-    def _store_result(self, flight: Any, result: dict[str, Any]) -> None:
+    def _store_result(self, flight: Any, result: Any) -> None:
+        if not isinstance(result, results.StoredResult):
+            result = results.encode_result(result, self.config.max_result_bytes)
         if is_oversized(result):
             LOGGER.warning(
                 "job %s: its results exceed 1 MiB and cannot be saved; it stays running",
@@ -84,7 +86,7 @@ class StrictScheduler(Scheduler):
             )
             return
         duration = max(0.0, time.monotonic() - flight.started)
-        status = "failed" if "error" in result else "completed"
+        status = "failed" if result.failed else "completed"
         stamp = dates.now()
         with self.store.transaction():
             job = self.store.get("quantum_jobs", flight.job_id)
