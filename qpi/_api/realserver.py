@@ -21,14 +21,20 @@ import binascii
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qpi import errors
-from qpi._api.base import ClientBase
+from qpi._api.jobs import JobRoutes
+from qpi._api.submission import without_submission_mark
 from qpi.counts import drop_zero_counts
 from qpi.transport import quote_segment
 
-__all__ = ["RealServerReads", "looks_like_payload", "session_expiry"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from qpi.transport import Credentials, Transport
+
+__all__ = ["RealServerRoutes", "looks_like_payload", "session_expiry"]
 
 #: Job statuses after which nothing changes (as in ``qpi._api.jobs``).
 _FINAL = frozenset({"completed", "failed", "cancelled"})
@@ -75,11 +81,44 @@ def _login_needed(job_id: str, base_url: str) -> errors.LoginRequiredError:
     )
 
 
-class RealServerReads(ClientBase):
-    """Job records as they truly are, whichever kind of server answered."""
+class RealServerRoutes(JobRoutes):
+    """[`JobRoutes`][qpi._api.jobs.JobRoutes] whose reads return job records as they truly are.
 
-    _results_bug: bool | None  # None: not known yet; set by the first final record
-    _on_session_renewed: Callable[[str], None] | None  # e.g. saves it back to the profile
+    Args:
+        transport: The client's transport (its credentials hold the session, if any).
+        base_url: The server's root URL (for messages).
+        on_session_renewed: Called with a renewed session token (the client keeps it in the
+            profile it came from).
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        base_url: str,
+        on_session_renewed: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(transport, base_url)
+        self._results_bug: bool | None = None  # not known until the first final record
+        self._on_session_renewed = on_session_renewed
+
+    @property
+    def _credentials(self) -> Credentials:
+        return self._transport.credentials
+
+    def read(self, job_id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
+        """``GET`` the job; on a v0.1.2 server, a final job's results come from its record.
+
+        A status-only read (``fields`` without ``results``) is never redirected: the status
+        is right on every server.
+        """
+        self._renew_session_if_due()
+        wants_results = not fields or "results" in fields
+        if wants_results and self._known_buggy():
+            return without_submission_mark(self._record_via_collection(job_id))
+        record = super().read(job_id, fields)
+        if "results" not in record:
+            return record
+        return without_submission_mark(self._true_record(job_id, record))
 
     def _true_record(self, job_id: str, record: dict[str, Any]) -> dict[str, Any]:
         """``record`` (from ``/api/jobs/{id}``) with its real results, zero counts dropped."""
