@@ -140,9 +140,9 @@ def _entries(results: Any, job_id: str) -> list[Mapping[str, Any]]:
         return [results]  # the legacy single-circuit shape
     if "circuits" in results or "meas_return" in results:
         raise ServerError(
-            f"job {job_id}: its results are the job's payload (the QPI v0.1.2 server bug) and "
-            "were not read through the records route; log in with "
-            "client.auth_with_password(...) and read the job again"
+            f"job {job_id}: the server returned the job's payload where its results belong "
+            "(the QPI v0.1.2 bug) and the job was not read through the records route; log in "
+            "with client.auth_with_password(...) and read the job again"
         )
     raise ServerError(f"job {job_id}: the results hold no circuit_results")
 
