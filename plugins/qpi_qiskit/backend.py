@@ -209,7 +209,11 @@ class QPIBackend(BackendV2):
             entries = _qasm_entries(qasm, options["parameter_values"])  # type: ignore[arg-type]
             for index, entry in enumerate(entries):
                 layout = entry.context["layout"]
-                if layout is not None and layout.num_qubits > self.num_qubits:
+                if (
+                    layout is not None
+                    and self.num_qubits is not None
+                    and layout.num_qubits > self.num_qubits
+                ):
                     raise errors.ValidationError(
                         f"qasm program {index} declares {layout.num_qubits} qubits but QPU "
                         f"{self.name!r} has {self.num_qubits}; use fewer qubits or a larger QPU"
