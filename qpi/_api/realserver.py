@@ -105,17 +105,19 @@ class RealServerRoutes(JobRoutes):
     def _credentials(self) -> Credentials:
         return self._transport.credentials
 
-    def read(self, job_id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
+    def read(
+        self, job_id: str, fields: Sequence[str] | None = None, *, wait: float = 0.0
+    ) -> dict[str, Any]:
         """``GET`` the job; on a v0.1.2 server, a final job's results come from its record.
 
         A status-only read (``fields`` without ``results``) is never redirected: the status
-        is right on every server.
+        is right on every server. (A v0.1.2 server offers no ``wait``.)
         """
         self._renew_session_if_due()
         wants_results = not fields or "results" in fields
         if wants_results and self._known_buggy():
             return without_submission_mark(self._record_via_collection(job_id))
-        record = super().read(job_id, fields)
+        record = super().read(job_id, fields, wait=wait)
         if "results" not in record:
             return record
         return without_submission_mark(self._true_record(job_id, record))
