@@ -28,12 +28,13 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import Pipe
 from multiprocessing.connection import wait
 from typing import Any
 
-from qpi.server import dates, limits, results
+from qpi.server import dates, executors, limits, results
 from qpi.server.admission import qpu_qubits
 from qpi.server.config import ServerConfig
 from qpi.server.selection import Candidate, candidates
@@ -91,6 +92,9 @@ class Scheduler:
         store: The server's database.
         config: The server's settings (workers, lanes, limits, seed).
     """
+
+    #: What a worker runs for one job (strict mode runs the real driver's checks first).
+    run_job: Callable[..., dict[str, Any]] = staticmethod(executors.run_job)
 
     def __init__(self, store: Store, config: ServerConfig) -> None:
         self.store = store
@@ -335,6 +339,7 @@ class Scheduler:
             "threads": 1 if slot.short_only else (os.cpu_count() or 1),
             # The worker encodes the results and checks their size (results.run_encoded).
             "max_result_bytes": self.config.max_result_bytes,
+            "run": self.run_job,  # a module-level function: crosses the pipe by name
         }
         try:
             worker.send(job["id"], arguments)

@@ -175,7 +175,8 @@ def _worker_main(conn: Connection, lifeline: Connection, nice: int) -> None:
         except (EOFError, OSError):
             return
         # Encoded here, once: the server stores the text as it is.
-        conn.send(results.run_encoded(executors.run_job, **arguments))
+        run = arguments.pop("run", executors.run_job)
+        conn.send(results.run_encoded(run, **arguments))
 
 
 def _watch_lifeline(lifeline: Connection) -> None:
