@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import json
 import os
 import tempfile
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
+from qpi._http.bodies import BodyTooLarge, BodyUnreadable, gunzip, load_json
 from qpi.cache.entries import _check_envelope, _sha256
 from qpi.cache.warning import _warn
 from qpi.errors import CacheError
@@ -33,6 +32,8 @@ __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION"]
 EXPORT_FORMAT = "qpi-cache-export"
 #: The export file version this module writes and reads.
 EXPORT_VERSION = 1
+#: The most an export may decompress to (it is read whole, to check its digest first).
+MAX_IMPORT_BYTES = 2 << 30
 
 # Kinds that travel in exports. A `submitted` entry points at a job that only its submitter
 # can see, so it is useless (and misleading) anywhere else.
@@ -133,12 +134,19 @@ def _read_export(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise CacheError(f"cannot read {where}: {exc}") from exc
     try:
-        document = json.loads(gzip.decompress(raw))
-    except (EOFError, OSError, zlib.error) as exc:
+        text = gunzip(raw, MAX_IMPORT_BYTES)
+    except BodyTooLarge:
+        raise CacheError(
+            f"{where} decompresses to far more than an export could hold (more than 100 times "
+            f"its size, or past {MAX_IMPORT_BYTES} bytes): it is not a qpi cache export"
+        ) from None
+    except BodyUnreadable as exc:
         raise CacheError(
             f"{where} is truncated or is not a gzip-compressed qpi cache export ({exc}); "
             "export it again"
         ) from None
+    try:
+        document = load_json(text)
     except ValueError as exc:
         raise CacheError(f"{where} does not hold JSON ({exc}); export it again") from None
     entries = _check_document(document, where)
