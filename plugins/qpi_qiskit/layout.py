@@ -12,6 +12,7 @@ This module imports no Qiskit: it only handles names, sizes and indices.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ from qpi.errors import QPIError
 
 __all__ = ["META_KEY", "Layout"]
 
+#: The first control-flow block of a program this plugin wrote.
+_FIRST_BLOCK = re.compile(r"^(?:if|while) \(", re.MULTILINE)
 #: The key of :attr:`qpi.circuit.Circuit.metadata` under which the layout travels.
 META_KEY = "qiskit"
 
@@ -139,6 +142,14 @@ class Layout:
         """
         try:
             circuit = qasm3.parse(text)
+        except qasm3.QasmUnsupportedError:
+            # Control flow, which the parser leaves to full loaders: the declarations and the
+            # qpi:meta comment come before the first block, and they are all a layout needs.
+            head = _FIRST_BLOCK.split(text, maxsplit=1)[0]
+            try:
+                circuit = qasm3.parse(head)
+            except (QPIError, ValueError, RecursionError):
+                return None
         except (QPIError, ValueError, RecursionError):
             return None
         return cls.from_circuit(circuit, default_name)
