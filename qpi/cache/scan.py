@@ -11,6 +11,7 @@ is skipped.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 from diskcache.core import MODE_RAW, MODE_TEXT
 
 from qpi.cache.entries import KINDS, CacheEntry, _decode, _parse_key, _summary
+from qpi.cache.warning import _warn
 from qpi.errors import CacheError
 
 __all__ = ["ScannedEntry", "count_by_kind", "envelopes", "scan", "summarize"]
@@ -30,21 +32,16 @@ _BATCH = 2000
 
 #: The summary fields, extracted by SQLite from the stored text so Python parses no JSON.
 _SUMMARY_SQL = """
-SELECT key, mode, filename, size,
+SELECT key, mode, filename, size, rowid,
     CASE WHEN filename IS NULL THEN length(CAST(value AS BLOB)) END,
-    CASE WHEN filename IS NULL AND json_valid(value) THEN json_extract(value, '$.stored') END,
-    CASE WHEN filename IS NULL AND json_valid(value) THEN json_extract(value, '$.data.job_id') END,
-    CASE WHEN filename IS NULL AND json_valid(value)
-        THEN json_extract(value, '$.data.record.id') END,
-    CASE WHEN filename IS NULL AND json_valid(value)
-        THEN json_extract(value, '$.data.record.created') END,
-    CASE WHEN filename IS NULL AND json_valid(value)
-        THEN json_extract(value, '$.data.record.status') END,
-    CASE WHEN filename IS NULL AND json_valid(value)
-        THEN json_extract(value, '$.kind') || char(0) || json_extract(value, '$.server')
-            || char(0) || json_extract(value, '$.key') END
-FROM Cache WHERE raw = 1 AND mode IN (?, ?) AND (filename IS NOT NULL OR typeof(value) = 'text')
-ORDER BY rowid
+    CASE WHEN filename IS NULL AND typeof(value) = 'text' AND json_valid(value)
+        THEN json_extract(value, '$.stored') END,
+    CASE WHEN filename IS NULL AND typeof(value) = 'text' AND json_valid(value) THEN json_array(
+        json_extract(value, '$.data.job_id'),
+        json_extract(value, '$.data.record.id'), json_extract(value, '$.data.record.created'),
+        json_extract(value, '$.data.record.status'), json_extract(value, '$.kind'),
+        json_extract(value, '$.server'), json_extract(value, '$.key')) END
+FROM Cache WHERE raw = 1 AND mode IN (?, ?) ORDER BY rowid
 """
 _COUNT_SQL = """
 SELECT json_extract(key, '$[0]'), COUNT(*) FROM Cache
@@ -64,15 +61,15 @@ class ScannedEntry:
     Attributes:
         parts: ``(kind, scope, name)`` from its key.
         size: Bytes of its stored text.
-        text: The stored envelope text (only when the scan was asked for texts).
-        summary: ``(stored, job_id, record_id, created, status)`` read by SQLite from the
-            envelope (only for a summary scan; ``None`` when the envelope is not valid JSON
-            or does not repeat its key).
+        text: The stored envelope text: for a text scan, and for an entry a summary scan
+            could not summarise (kept in a file, or damaged) so that decoding it says why.
+        summary: ``(stored, job_id, record_id, created, status)`` read by SQLite from a
+            sound envelope (summary scans only).
     """
 
     parts: tuple[str, str, str]
     size: int
-    text: str | None = None
+    text: str | bytes | None = None
     summary: tuple[Any, ...] | None = None
 
 
@@ -102,7 +99,7 @@ def scan(
         cursor = db.execute(_TEXT_SQL if texts else _SUMMARY_SQL, (MODE_RAW, MODE_TEXT))
         while rows := cursor.fetchmany(_BATCH):
             for row in rows:
-                entry = _entry(directory, row, kinds, texts)
+                entry = _entry(db, directory, row, kinds, texts)
                 if entry is not None:
                     yield entry
     finally:
@@ -110,7 +107,11 @@ def scan(
 
 
 def _entry(
-    directory: Path, row: tuple[Any, ...], kinds: tuple[str, ...] | None, texts: bool
+    db: sqlite3.Connection,
+    directory: Path,
+    row: tuple[Any, ...],
+    kinds: tuple[str, ...] | None,
+    texts: bool,
 ) -> ScannedEntry | None:
     parts = _parse_key(row[0])
     if parts is None or (kinds is not None and parts[0] not in kinds):
@@ -118,11 +119,15 @@ def _entry(
     filename = row[2]
     if texts:
         text = _file_text(directory, filename) if filename else row[3]
-        return ScannedEntry(parts, len(text.encode()), text=text) if isinstance(text, str) else None
+        return ScannedEntry(parts, len(text if isinstance(text, bytes) else text.encode()), text)
     if filename:  # a large value: diskcache keeps it in a file, its size in the row
         return ScannedEntry(parts, int(row[3] or 0), text=_file_text(directory, filename))
-    same_key = row[10] == "\0".join(parts)
-    return ScannedEntry(parts, int(row[4] or 0), summary=row[5:10] if same_key else None)
+    stored, fields = row[6], json.loads(row[7]) if row[7] else None
+    if fields and isinstance(stored, int | float) and tuple(fields[4:]) == parts:
+        return ScannedEntry(parts, int(row[5] or 0), summary=(stored, *fields[:4]))
+    # Damaged (rare): its text, for the decoder to say what is wrong with it.
+    value = db.execute("SELECT value FROM Cache WHERE rowid = ?", (row[4],)).fetchone()[0]
+    return ScannedEntry(parts, int(row[5] or 0), text=value if value is not None else "")
 
 
 def _file_text(directory: Path, filename: str) -> str:
@@ -142,12 +147,10 @@ def count_by_kind(directory: Path) -> dict[str, int]:
 
 
 def summarize(entry: ScannedEntry) -> CacheEntry | None:
-    """The listing line of a scanned entry; ``None`` for a damaged one (left for ``prune``)."""
-    if entry.text is not None:
+    """The listing line of a scanned entry; ``None`` for a damaged one (with a warning)."""
+    if entry.summary is None:
         decoded = envelopes([entry])
         return _summary(entry.size, decoded[0]) if decoded else None
-    if entry.summary is None or not isinstance(entry.summary[0], int | float):
-        return None
     stored, job_id, record_id, created, status = entry.summary
     kind, server, key = entry.parts
     ident = record_id if kind == "qpu" else job_id
@@ -164,11 +167,15 @@ def summarize(entry: ScannedEntry) -> CacheEntry | None:
 
 
 def envelopes(entries: list[ScannedEntry]) -> list[dict[str, Any]]:
-    """The decoded envelopes of scanned entries read with their texts; damaged ones skipped."""
+    """The decoded envelopes of scanned entries; a damaged one is skipped with a warning.
+
+    Nothing is dropped here (a listing never writes): ``prune`` drops damaged entries.
+    """
     out = []
     for entry in entries:
         try:
             out.append(_decode(entry.text or "", entry.parts))
-        except CacheError:
-            continue
+        except CacheError as exc:
+            kind, _, name = entry.parts
+            _warn(f"skipped a damaged {kind} entry {name!r}: {exc}; `qpi cache prune` drops it")
     return out

@@ -44,7 +44,7 @@ def test_listing_and_info_never_touch_access_times(filled):
     with Cache(filled) as cache:
         listed = list(cache.entries())
         info = cache.info()
-    assert len(listed) == info["count"] == len(before) >= 9
+    assert len(listed) == info["count"] == len(before) >= 6
     assert {e.kind for e in listed} >= {"result", "job", "qpu"}
     assert all(e.job_id and e.stored > 0 and e.size > 0 for e in listed)
     assert _access_times(filled) == before  # nothing was refreshed, nothing written
