@@ -580,6 +580,7 @@ def test_unreadable_store_is_a_miss_in_hooks_and_an_error_in_management(cache, m
     monkeypatch.setattr("diskcache.Cache.get", locked)
     with pytest.warns(CacheWarning, match="could not read"):
         assert ask(cache, StandIn(), payload()) is None
+
     # Management reads the database in one read-only pass of its own: lock that out too.
     def refused(*args, **kwargs):
         raise sqlite3.OperationalError("database is locked")
