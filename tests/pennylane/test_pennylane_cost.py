@@ -132,10 +132,21 @@ def test_best_resolves_to_pennylanes_parameter_shift(make_device):
     assert qml.workflow.get_best_diff_method(qnode)(WEIGHTS) == "parameter-shift"
 
 
-def test_without_batching_every_tape_is_a_job(make_device, job_count):
-    dev = make_device(3, batch_jobs=False)
-    qnode = qml.set_shots(qml.QNode(cost, dev), 200)
-    before = job_count()
-    with qml.Tracker(dev) as tracker:
-        qml.grad(qnode)(pnp.array(WEIGHTS, requires_grad=True))
-    assert job_count() - before == tracker.totals["executions"] == tracker.totals["jobs"] > 2
+def test_a_torch_layer_evaluation_runs_each_input_once(make_device):
+    # Regression: a validation pass of a TorchLayer ran every shifted copy (800 instead of 32).
+    torch = pytest.importorskip("torch")
+    dev = make_device(2)
+
+    def circuit(inputs, weights):
+        qml.AngleEmbedding(inputs, wires=[0, 1])
+        qml.BasicEntanglerLayers(weights, wires=[0, 1])
+        return qml.expval(qml.Z(0)), qml.expval(qml.X(1))  # one basis: Z on 0, X on 1
+
+    qnode = qml.set_shots(qml.QNode(circuit, dev, interface="torch"), SHOTS)
+    layer = qml.qnn.TorchLayer(qnode, {"weights": (3, 2)})
+    inputs = torch.rand(16, 2)
+    layer.eval()
+    with torch.no_grad():
+        assert _experiments(dev, lambda: layer(inputs)) == (1, 16)
+    # Without no_grad too: the weights are trainable, but a forward pass is still a forward pass.
+    assert _experiments(dev, lambda: layer(inputs)) == (1, 16)
