@@ -5,15 +5,16 @@ least-recently-used policy a write (its access time), per entry: minutes for 100
 and a listing that reorders what eviction drops next. [`scan`][qpi.cache.scan.scan] reads the
 ``Cache`` table of the directory's database in one ``SELECT`` over a read-only connection
 instead, so a listing never changes the cache. Values diskcache keeps in files (large ones)
-are read from their files; anything qpi never writes (pickles, binary values, foreign keys)
-is skipped.
+are read from their files; anything qpi never writes (pickles, foreign keys) is skipped. A
+damaged entry is handed back to the store, which drops it with a warning: the only write a
+listing ever makes.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ from typing import Any
 from diskcache.core import MODE_RAW, MODE_TEXT
 
 from qpi.cache.entries import KINDS, CacheEntry, _decode, _parse_key, _summary
-from qpi.cache.warning import _warn
 from qpi.errors import CacheError
 
 __all__ = ["ScannedEntry", "count_by_kind", "envelopes", "scan", "summarize"]
@@ -146,10 +146,14 @@ def count_by_kind(directory: Path) -> dict[str, int]:
     return {kind: count for kind, count in rows if kind in KINDS}
 
 
-def summarize(entry: ScannedEntry) -> CacheEntry | None:
-    """The listing line of a scanned entry; ``None`` for a damaged one (with a warning)."""
+#: Told ``(kind, scope, name)`` and what is wrong with a damaged entry (the store drops it).
+Damaged = Callable[[tuple[str, str, str], str], None]
+
+
+def summarize(entry: ScannedEntry, damaged: Damaged) -> CacheEntry | None:
+    """The listing line of a scanned entry; ``None`` for a damaged one (told to ``damaged``)."""
     if entry.summary is None:
-        decoded = envelopes([entry])
+        decoded = envelopes([entry], damaged)
         return _summary(entry.size, decoded[0]) if decoded else None
     stored, job_id, record_id, created, status = entry.summary
     kind, server, key = entry.parts
@@ -166,16 +170,12 @@ def summarize(entry: ScannedEntry) -> CacheEntry | None:
     )
 
 
-def envelopes(entries: list[ScannedEntry]) -> list[dict[str, Any]]:
-    """The decoded envelopes of scanned entries; a damaged one is skipped with a warning.
-
-    Nothing is dropped here (a listing never writes): ``prune`` drops damaged entries.
-    """
+def envelopes(entries: list[ScannedEntry], damaged: Damaged) -> list[dict[str, Any]]:
+    """The decoded envelopes of scanned entries; a damaged one is told to ``damaged``."""
     out = []
     for entry in entries:
         try:
             out.append(_decode(entry.text or "", entry.parts))
         except CacheError as exc:
-            kind, _, name = entry.parts
-            _warn(f"skipped a damaged {kind} entry {name!r}: {exc}; `qpi cache prune` drops it")
+            damaged(entry.parts, str(exc))
     return out

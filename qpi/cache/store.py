@@ -252,7 +252,8 @@ class Cache:
 
         One read-only pass over the database (see [`scan`][qpi.cache.scan.scan]): listing
         never counts as a use for the least-recently-used eviction, and never writes.
-        Damaged entries are not listed (``prune`` drops them).
+        Damaged entries are dropped (with a [`CacheWarning`][qpi.cache.CacheWarning]) and
+        not listed.
 
         Args:
             kind: ``"result"``, ``"submitted"``, ``"job"`` or ``"qpu"``; ``None`` for all.
@@ -272,9 +273,14 @@ class Cache:
 
         def listed(_: Any) -> list[CacheEntry]:
             found = scan(self._directory, kinds=kinds, texts=False)
-            return [entry for entry in map(summarize, found) if entry is not None]
+            summaries = (summarize(entry, self._drop) for entry in found)
+            return [entry for entry in summaries if entry is not None]
 
         return iter(self._db.manage("read", listed))
+
+    def _drop(self, parts: tuple[str, str, str], reason: str) -> None:
+        """Drop a damaged entry a scan found, with a warning saying why."""
+        self._db.discard(_key(*parts), reason)
 
     def export_to(
         self,
@@ -306,7 +312,7 @@ class Cache:
             "read", lambda _: list(scan(self._directory, kinds=_EXPORTED_KINDS, texts=True))
         )
         chosen = _select_for_export(
-            _importable(envelopes(scanned)),
+            _importable(envelopes(scanned, self._drop)),
             None if job_ids is None else {str(j) for j in job_ids},
             None if fingerprints is None else {str(f) for f in fingerprints},
         )
