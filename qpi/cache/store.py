@@ -250,7 +250,7 @@ class Cache:
     def entries(self, kind: str | None = None) -> Iterator[CacheEntry]:
         """Summaries of the stored entries, optionally of one kind only.
 
-        One read-only pass over the database (see [`scan`][qpi.cache.scan.scan]): listing
+        One read-only pass over the database (`qpi.cache.scan`): listing
         never counts as a use for the least-recently-used eviction, and never writes.
         Damaged entries are dropped (with a [`CacheWarning`][qpi.cache.CacheWarning]) and
         not listed.
