@@ -15,6 +15,11 @@ subset raises :class:`QasmUnsupportedError`, so a caller can fall back to a full
 implementation (``qiskit.qasm3.loads``); malformed text raises :class:`QasmSyntaxError`
 naming the line and column.
 
+Both count before they expand: [`parse`][qpi.qasm3.parse] and
+[`check_bounds`][qpi.qasm3.check_bounds] (which reads the full language, for programs handed
+to another loader) raise [`QasmLimitError`][qpi.qasm3.QasmLimitError] for a program that
+would grow past [`ParseLimits`][qpi.qasm3.ParseLimits].
+
 Example:
     ```python
     from qpi.circuit import Circuit, Param
@@ -27,17 +32,24 @@ Example:
     ```
 """
 
-from qpi.qasm3.errors import QasmError, QasmSyntaxError, QasmUnsupportedError
+from qpi.qasm3.bounds import Bounds, check_bounds
+from qpi.qasm3.errors import QasmError, QasmLimitError, QasmSyntaxError, QasmUnsupportedError
+from qpi.qasm3.limits import DEFAULT_LIMITS, ParseLimits
 from qpi.qasm3.parser import parse
 from qpi.qasm3.writer import META_PREFIX, Builder, Program, dumps, to_payload, write
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "META_PREFIX",
+    "Bounds",
     "Builder",
+    "ParseLimits",
     "Program",
     "QasmError",
+    "QasmLimitError",
     "QasmSyntaxError",
     "QasmUnsupportedError",
+    "check_bounds",
     "dumps",
     "parse",
     "to_payload",
