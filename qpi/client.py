@@ -1,14 +1,15 @@
 """The QPI client: one method per REST endpoint, job polling, and batched submission.
 
-:class:`QPIClient` keeps every name, parameter, default and return type of the original
+[`QPIClient`][qpi.client.QPIClient] keeps every name, parameter, default and return type of the
+original
 ``qpi_client.QPIClient``, fixes its bugs (timeouts, retries, pagination, lost server messages,
-thread safety, leaked tokens) and adds :meth:`~QPIClient.wait_for_job`,
-:meth:`~QPIClient.run` and a disk cache with offline replay.
+thread safety, leaked tokens) and adds [`wait_for_job`][qpi.client.QPIClient.wait_for_job],
+[`run`][qpi.client.QPIClient.run] and a disk cache with offline replay.
 
 This module holds the client's construction, settings, cache and plugin wiring, lifecycle, and
 the framework-facing entry points (``run``, ``translate``, ``submit``, ``job``,
 ``get_backend``). The REST endpoints are inherited from one mixin per endpoint group in the
-private :mod:`qpi._api` package; HTTP itself is :mod:`qpi.transport`.
+private `qpi._api` package; HTTP itself is [`qpi.transport`][qpi.transport].
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ class QPIClient(
         api_token: API token sent as ``X-API-Token``. Defaults to ``$QPI_API_TOKEN``, then the
             active profile.
         timeout: Per-request timeout in seconds: a number, a ``(connect, read)`` pair, or a
-            :class:`~qpi.transport.Timeouts`. Defaults to 5 s to connect and 30 s to read.
-        cache: Where results are cached: a directory, a :class:`qpi.cache.Cache` (or any
-            object implementing the submission hooks of :mod:`qpi.hooks`), or ``False`` for
+            [`Timeouts`][qpi.transport.Timeouts]. Defaults to 5 s to connect and 30 s to read.
+        cache: Where results are cached: a directory, a [`qpi.cache.Cache`][qpi.cache.Cache] (or any
+            object implementing the submission hooks of [`qpi.hooks`][qpi.hooks]), or ``False`` for
             none. ``None`` uses ``$QPI_CACHE_DIR`` or the user cache directory.
         cache_mode: ``"reuse"`` (identical payloads are answered from the cache),
             ``"record"`` (always submit, always store), ``"replay"`` (never touch the network)
@@ -142,7 +143,7 @@ class QPIClient(
     def submit(
         self, payload: JobPayload, translated: Sequence[TranslatedCircuit | None] | None = None
     ) -> Job:
-        """Submit a validated :class:`~qpi.payload.JobPayload` and return its :class:`Job`.
+        """Submit a validated `JobPayload` and return its `Job`.
 
         This is the one path every submission takes: the cache may answer it (``reuse``,
         ``replay``) or re-attach to a job already running for the same payload; otherwise it
@@ -184,7 +185,7 @@ class QPIClient(
 
         Returns:
             The Qiskit ``QPIJob`` when the Qiskit plugin is installed (like the original
-            client), else a framework-neutral :class:`qpi.job.Job`.
+            client), else a framework-neutral [`qpi.job.Job`][qpi.job.Job].
         """
         handle = self.plugins.hook.qpi_get_job(client=self, job_id=job_id)
         return handle if handle is not None else Job.from_id(self, job_id)
@@ -204,7 +205,8 @@ class QPIClient(
 
         Args:
             circuits: One circuit or a list of them: OpenQASM 3 text, a
-                :class:`qpi.circuit.Circuit`, a :class:`~qpi.payload.CircuitPayload`, or a
+                [`qpi.circuit.Circuit`][qpi.circuit.Circuit], a
+                [`CircuitPayload`][qpi.payload.CircuitPayload], or a
                 native circuit a plugin translates (Qiskit, Cirq, ...).
             shots: Shots per circuit.
             parameter_values: Bindings. For one circuit: its rows (a list of rows, or
@@ -216,7 +218,7 @@ class QPIClient(
             **options: Passed to the plugins' translation hook.
 
         Returns:
-            A :class:`qpi.job.Job`; ``job.result()`` gives counts per circuit and row.
+            A [`qpi.job.Job`][qpi.job.Job]; ``job.result()`` gives counts per circuit and row.
 
         Raises:
             ValidationError: For input no plugin can translate, or a malformed payload.
@@ -339,7 +341,7 @@ class QPIClient(
 
 
 def _paired(circuits: Any, parameter_values: Any) -> tuple[list[Any], list[Any]]:
-    """The circuits of :meth:`QPIClient.run` as a list, and one bindings entry per circuit."""
+    """The circuits of `QPIClient.run` as a list, and one bindings entry per circuit."""
     if not isinstance(circuits, list | tuple):
         return [circuits], [parameter_values]
     items = list(circuits)

@@ -16,7 +16,8 @@ The config file is TOML at ``$QPI_CONFIG`` or ``<user config dir>/qpi/config.tom
     api_token = "qpi_..."
     cache_mode = "reuse"
 
-:func:`save_profile` (behind ``qpi login``) writes it atomically, readable by its owner only
+[`save_profile`][qpi.config.save_profile] (behind ``qpi login``) writes it atomically, readable by
+its owner only
 (mode 0600, in a directory it creates with mode 0700), because profiles hold API tokens.
 """
 
@@ -50,7 +51,7 @@ __all__ = [
 DEFAULT_URL = "http://localhost:8090"
 """The server URL used when no argument, environment variable or profile gives one."""
 CACHE_MODES: tuple[str, ...] = ("reuse", "record", "replay", "off")
-"""The cache modes (see :mod:`qpi.cache`); ``reuse`` is the default."""
+"""The cache modes (see [`qpi.cache`][qpi.cache]); ``reuse`` is the default."""
 PROFILE_KEYS: tuple[str, ...] = ("url", "api_token", "cache_dir", "cache_mode")
 """The keys a profile of the config file may hold."""
 
@@ -65,7 +66,7 @@ class Settings:
         url: The server's root URL.
         api_token: The API token, if any.
         cache_dir: The cache directory, or ``None`` for the default location.
-        cache_mode: One of :data:`CACHE_MODES`.
+        cache_mode: One of [`CACHE_MODES`][qpi.config.CACHE_MODES].
         profile: The profile the settings came from, if any.
     """
 
@@ -214,10 +215,11 @@ def save_profile(
 
     Args:
         name: The profile's name (letters, digits, ``_``, ``.`` and ``-``).
-        values: Any of :data:`PROFILE_KEYS` (``url``, ``api_token``, ``cache_dir``,
+        values: Any of [`PROFILE_KEYS`][qpi.config.PROFILE_KEYS] (``url``, ``api_token``,
+            ``cache_dir``,
             ``cache_mode``).
         make_default: Make this profile the file's ``default_profile``.
-        path: The config file; defaults to :func:`config_path`.
+        path: The config file; defaults to [`config_path`][qpi.config.config_path].
 
     Returns:
         The path of the config file written.

@@ -23,7 +23,8 @@ _METADATA_FIELDS = ("status", "qpu_target", "duration", "finished_at", "created"
 class Job:
     """A job on a QPI server: its id, its payload, and its result once it has one.
 
-    Jobs come from :meth:`QPIClient.run`, :meth:`QPIClient.submit` or :meth:`Job.from_id`;
+    Jobs come from [`QPIClient.run`][qpi.client.QPIClient.run],
+    [`QPIClient.submit`][qpi.client.QPIClient.submit] or [`Job.from_id`][qpi.job.Job.from_id];
     there is no need to build one directly.
 
     Attributes:
@@ -178,7 +179,7 @@ class Job:
         """Per circuit, the result in its framework's own type (via the plugins).
 
         Circuits given as QASM text or neutral circuits get their list of
-        :class:`~qpi.result.ExperimentResult` instead.
+        [`ExperimentResult`][qpi.result.ExperimentResult] instead.
         """
         result = self.result(timeout)
         grouped = result.by_circuit()

@@ -46,7 +46,8 @@ def to_results(
 
     Args:
         experiments: The circuit's experiments, one per parameter row, in row order.
-        layout: The circuit's ``metadata["cirq"]`` (see :func:`qpi_cirq.to_circuit`).
+        layout: The circuit's ``metadata["cirq"]`` (see
+            [`qpi_cirq.to_circuit`][qpi_cirq.convert.to_circuit]).
         resolvers: The resolver each experiment ran with (its ``params``).
         seed: Mixed into the seed that orders the synthesised shots.
 

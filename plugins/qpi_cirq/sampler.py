@@ -42,8 +42,9 @@ class QPISampler(cirq.Sampler):
     Args:
         client: The client to submit through. When ``None``, one is created from ``url``,
             ``api_token``, ``cache`` and ``cache_mode`` (each defaulting as in
-            :class:`~qpi.QPIClient`: ``$QPI_URL``, ``$QPI_API_TOKEN``, ...) and closed by
-            :meth:`close`.
+            [`QPIClient`][qpi.client.QPIClient]: ``$QPI_URL``, ``$QPI_API_TOKEN``, ...) and closed
+            by
+            [`close`][qpi_cirq.sampler.QPISampler.close].
         backend: The QPU's name or record id (``"mock"`` and ``"qiskit_aer"`` on the local
             orchestrator); ``None`` takes the first online QPU.
         url: The orchestrator's URL, when ``client`` is not given.
@@ -56,7 +57,7 @@ class QPISampler(cirq.Sampler):
             times out keeps running; with the cache on, the same call made again re-attaches
             to it instead of submitting it twice.
         seed: Mixed into the seed that orders the per-shot records synthesised from counts
-            (the order is deterministic either way; see :mod:`qpi_cirq.results`).
+            (the order is deterministic either way; see [`qpi_cirq.results`][qpi_cirq.results]).
 
     Raises:
         ValidationError: If both ``client`` and connection settings are given.
@@ -139,7 +140,7 @@ class QPISampler(cirq.Sampler):
     async def run_sweep_async(
         self, program: cirq.AbstractCircuit, params: cirq.Sweepable, repetitions: int = 1
     ) -> Sequence[cirq.Result]:
-        """:meth:`run_sweep` without blocking the event loop (``asyncio`` or ``duet``)."""
+        """`run_sweep` without blocking the event loop (``asyncio`` or ``duet``)."""
         return await _in_worker_thread(self.run_sweep, program, params, repetitions)
 
     def run_batch(
@@ -184,7 +185,8 @@ class QPISampler(cirq.Sampler):
 
         The frame is the one ``cirq.Sampler.sample`` builds: a column per symbol and per
         measurement key, ``repetitions`` rows per sweep point, in sweep order. Cirq's own
-        version makes one :meth:`run_sweep` call (so one job) per sweep of a list of sweeps;
+        version makes one [`run_sweep`][qpi_cirq.sampler.QPISampler.run_sweep] call (so one job) per
+        sweep of a list of sweeps;
         here the points of all the sweeps become the rows of a single job.
 
         Args:
@@ -214,7 +216,7 @@ class QPISampler(cirq.Sampler):
         params_list: Sequence[cirq.Sweepable] | None = None,
         repetitions: int | Sequence[int] = 1,
     ) -> Sequence[Sequence[cirq.Result]]:
-        """:meth:`run_batch` without blocking the event loop (``asyncio`` or ``duet``)."""
+        """`run_batch` without blocking the event loop (``asyncio`` or ``duet``)."""
         return await _in_worker_thread(self.run_batch, programs, params_list, repetitions)
 
     def job_results(self, job_id: str) -> list[list[cirq.ResultDict]]:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DerivativePlan", "differentiable"]
 
-#: Measurements the device's parameter-shift differentiates (``var``: see :func:`differentiable`).
+#: Measurements the device's parameter-shift differentiates (``var``: see
+#: [`differentiable`][qpi_pennylane.gradients.differentiable]).
 _DIFFERENTIABLE = ("ExpectationMP", "ProbabilityMP")
 
 
@@ -65,7 +66,7 @@ class DerivativePlan:
 
     Raises:
         DeviceError: If a tape asks for the gradient of a variance the device cannot
-            differentiate (see :func:`differentiable`).
+            differentiate (see [`differentiable`][qpi_pennylane.gradients.differentiable]).
     """
 
     def __init__(
@@ -96,7 +97,7 @@ class DerivativePlan:
             self._parts.append(_Part(start, len(self.tapes), _compose(shift_fn, expand_fn)))
 
     def jacobians(self, results: Sequence[Any]) -> tuple[Any, ...]:
-        """Per tape, its jacobian from the results of :attr:`tapes` (``()`` if no parameter)."""
+        """Per tape, its jacobian from the results of `tapes` (``()`` if no parameter)."""
         out = []
         for part in self._parts:
             if part.postprocess is None:

@@ -1,6 +1,7 @@
 """The client surface every endpoint mixin uses, declared once.
 
-Each mixin of :class:`qpi.client.QPIClient` derives from :class:`ClientBase` and touches the
+Each mixin of [`qpi.client.QPIClient`][qpi.client.QPIClient] derives from `ClientBase` and touches
+the
 client only through what it declares: a handful of attributes ``QPIClient.__init__`` sets, and
 the request helpers below, which are the only way to the network.
 """

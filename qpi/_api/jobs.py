@@ -1,7 +1,8 @@
 """Job endpoints: submit, read, list, cancel, and wait for a job to finish.
 
-Also the final-status helpers that :mod:`qpi.job` and the plugins share
-(:data:`FINAL_STATUSES`, :func:`raise_for_status`), re-exported by :mod:`qpi.client`.
+Also the final-status helpers that [`qpi.job`][qpi.client.QPIClient.job] and the plugins share
+([`FINAL_STATUSES`][qpi.client.FINAL_STATUSES], `raise_for_status`), re-exported by
+[`qpi.client`][qpi.server.LocalServer.client].
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class JobEndpoints(ClientBase):
             shots: Default number of shots for every circuit.
             meas_level: Measurement level (``2`` counts, ``1`` IQ memory).
             meas_return: ``"single"`` or ``"avg"`` (for meas_level 1).
-            qpu_target: The QPU's record id (see :meth:`get_qpu`); empty lets the server
+            qpu_target: The QPU's record id (see [`get_qpu`][qpi.client.QPIClient.get_qpu]); empty
+                lets the server
                 choose.
 
         Returns:

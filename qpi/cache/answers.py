@@ -3,8 +3,9 @@
 A stored result is used only if its payload is the very payload asked for and its results
 still parse against it; a ``submitted`` entry is re-attached to only while the server still
 has its job. Anything else is dropped (damaged entries with a
-:class:`~qpi.cache.CacheWarning`) and the submission goes ahead, except in replay mode, where
-:func:`_miss_message` says what was asked for and how to fill the cache.
+[`CacheWarning`][qpi.cache.CacheWarning]) and the submission goes ahead, except in replay mode,
+where
+`_miss_message` says what was asked for and how to fill the cache.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def _miss_message(
     fingerprint: str,
     pending: dict[str, Any] | None,
 ) -> str:
-    """The message of the :class:`~qpi.errors.CacheMissError` replay mode raises."""
+    """The message of the [`CacheMissError`][qpi.errors.CacheMissError] replay mode raises."""
     shots = sorted({payload.shots_for(i) for i in range(len(payload.circuits))})
     target = payload.qpu_target or "(the server's default QPU)"
     text = (

@@ -1,4 +1,4 @@
-"""The :class:`Cache` store: the submission hooks it implements and its management methods.
+"""The `Cache` store: the submission hooks it implements and its management methods.
 
 The hooks answer submissions from the cache (``reuse``, ``replay``), re-attach to jobs
 submitted but never collected, and store what comes back; a storage failure in a hook warns
@@ -50,7 +50,7 @@ class Cache:
     """A disk-backed store of job results, job records and QPU records.
 
     Register it on a client with ``QPIClient(cache=Cache(...))`` (a client given a directory
-    or nothing builds its own). It implements the submission hooks of :mod:`qpi.hooks`; the
+    or nothing builds its own). It implements the submission hooks of [`qpi.hooks`][qpi.hooks]; the
     management methods back the ``qpi cache`` command.
 
     Args:
@@ -120,7 +120,7 @@ class Cache:
             fingerprint: ``payload.fingerprint()``.
 
         Returns:
-            A :class:`~qpi.result.JobResult` marked ``from_cache``, a job id, or ``None``.
+            A [`JobResult`][qpi.result.JobResult] marked ``from_cache``, a job id, or ``None``.
 
         Raises:
             CacheMissError: In replay mode, when no result is stored for the payload.
@@ -268,13 +268,13 @@ class Cache:
         """Summaries of the stored entries, optionally of one kind only.
 
         Reading an entry counts as a use for the least-recently-used eviction. Damaged
-        entries are dropped (with a :class:`CacheWarning`) and not listed.
+        entries are dropped (with a [`CacheWarning`][qpi.cache.CacheWarning]) and not listed.
 
         Args:
             kind: ``"result"``, ``"submitted"``, ``"job"`` or ``"qpu"``; ``None`` for all.
 
         Returns:
-            An iterator of one :class:`CacheEntry` per entry, grouped by kind.
+            An iterator of one [`CacheEntry`][qpi.cache.CacheEntry] per entry, grouped by kind.
 
         Raises:
             ValidationError: If ``kind`` is not a kind of entry.
@@ -301,7 +301,8 @@ class Cache:
         """Write results, job records and QPU records to one portable file.
 
         The file is gzip-compressed JSON with a format name, a version, the entries and a
-        SHA-256 digest of them; :meth:`import_from` reads it on any machine. ``submitted``
+        SHA-256 digest of them; [`import_from`][qpi.cache.Cache.import_from] reads it on any
+        machine. ``submitted``
         entries are never exported: they point at jobs only their submitter can see. With
         ``job_ids`` or ``fingerprints``, only the matching results and job records are
         written, with the records of the QPUs they ran on (so replay can resolve QPU names).
@@ -334,7 +335,7 @@ class Cache:
         already present are replaced.
 
         Args:
-            path: A file written by :meth:`export_to`.
+            path: A file written by [`export_to`][qpi.cache.Cache.export_to].
 
         Returns:
             How many entries were imported.

@@ -1,8 +1,8 @@
 """What the routes answer with: ``?fields=`` applied, and every response size bounded.
 
-The routes parse ``fields`` with :func:`requested_fields` (a bad value is a 400 naming the
-problem), answer with :func:`picked_response`, and build list bodies with
-:func:`bounded_array`, which refuses a page that would exceed the server's response limit
+The routes parse ``fields`` with `requested_fields` (a bad value is a 400 naming the
+problem), answer with `picked_response`, and build list bodies with
+`bounded_array`, which refuses a page that would exceed the server's response limit
 with a message saying how to ask for less.
 """
 

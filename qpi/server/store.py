@@ -5,8 +5,8 @@ so a lock costs less than a connection per thread and makes every multi-statemen
 single transaction. The database runs in WAL mode so a crash never loses a committed row.
 
 Rows come back as plain dicts: JSON columns decoded, boolean columns as ``bool``; or, from
-:meth:`Store.raw_rows`, as they are stored, so JSON text can go to a client without being
-decoded and encoded again. A :class:`RawJSON` value is stored as the JSON text it already is.
+`Store.raw_rows`, as they are stored, so JSON text can go to a client without being
+decoded and encoded again. A `RawJSON` value is stored as the JSON text it already is.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def _check_columns(table: str, columns: Sequence[str]) -> None:
 
 
 class Store:
-    """The database of one server. Thread-safe; close it with :meth:`close`.
+    """The database of one server. Thread-safe; close it with [`close`][qpi.cache.Cache.close].
 
     Args:
         path: The SQLite file (created with its tables when missing).
@@ -201,7 +201,7 @@ class Store:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Bring a database made by an older version up to :data:`SCHEMA`."""
+        """Bring a database made by an older version up to [`SCHEMA`][qpi.server.store.SCHEMA]."""
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(quantum_jobs)")}
         if "submission" not in columns:
             self._conn.execute(

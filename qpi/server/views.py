@@ -51,7 +51,7 @@ def job_text(row: Mapping[str, Any], keys: Sequence[str] = JOB_KEYS) -> str:
 
     The payload and results are spliced in as the JSON text the database holds, never
     decoded and encoded again: that is most of a big job's answer. The output is what
-    ``json.dumps(job_json(...))`` gives, restricted to ``keys`` (taken in :data:`JOB_KEYS`
+    ``json.dumps(job_json(...))`` gives, restricted to ``keys`` (taken in `JOB_KEYS`
     order), with ``finished_at``, ``duration`` and ``results`` left out while unset.
 
     Args:
