@@ -303,7 +303,8 @@ class QPIClient(
             name: Only the QPU of this name.
             min_num_qubits: Only QPUs with at least this many qubits.
             operational: ``True`` (the default): online QPUs only; ``False``: offline ones
-                only; ``None``: all.
+                only; ``None``: all (offline ones as the server's public ``qpus`` collection
+                lists them).
             **options: Passed to [`get_backend`][qpi.client.QPIClient.get_backend].
 
         Returns:
@@ -312,8 +313,10 @@ class QPIClient(
         Raises:
             PluginError: If no plugin provides backends (install ``qpi-sdk[qiskit]``).
         """
+        # /api/qpus lists the online QPUs; the public qpus collection has the offline ones too.
+        qpus = self.list_qpus() if operational else self._records("qpus")
         chosen = []
-        for qpu in self.list_qpus():
+        for qpu in qpus:
             online = qpu.get("status") == "online"
             if name is not None and qpu.get("name") != name:
                 continue
