@@ -3,7 +3,8 @@
 Plugins translate native circuits (Qiskit, PennyLane, Cirq) into a [`Circuit`][qpi.circuit.Circuit];
 [`qpi.qasm3`][qpi.qasm3] writes it as OpenQASM 3 and parses that text back. The form has qubit and
 clbit counts, gates from OpenQASM 3's ``stdgates.inc`` whose parameters are numbers, named
-inputs or arithmetic expressions of inputs, and ``measure``, ``reset`` and ``barrier``.
+inputs or arithmetic expressions of inputs, ``measure``, ``reset`` and ``barrier``, and
+classical control flow as block markers (``if``/``else``/``while`` on measured bits).
 
 Instructions are plain named tuples so that building a 40,000-instruction circuit stays cheap.
 """
@@ -20,6 +21,7 @@ from qpi import display
 from qpi.errors import ValidationError
 
 __all__ = [
+    "CONTROL",
     "GATES",
     "Circuit",
     "Expr",
@@ -69,6 +71,11 @@ GATES: dict[str, tuple[int, int]] = {
 
 #: Non-gate instructions the form carries.
 DIRECTIVES: frozenset[str] = frozenset({"measure", "reset", "barrier"})
+#: Classical control flow: block markers, written as OpenQASM 3 ``if``/``else``/``while``.
+#: ``if`` and ``while`` open a block on a condition, ``else`` switches the open ``if`` block
+#: to its other branch, ``end`` closes a block, and ``break``/``continue`` act on the
+#: innermost ``while``.
+CONTROL: frozenset[str] = frozenset({"if", "else", "end", "while", "break", "continue"})
 
 _BINARY_OPS: dict[str, Callable[[float, float], float]] = {
     "+": operator.add,
@@ -234,14 +241,17 @@ def parameters_of(value: ParamValue) -> frozenset[str]:
 
 
 class Instruction(NamedTuple):
-    """One instruction: a gate, ``measure``, ``reset`` or ``barrier``.
+    """One instruction: a gate, ``measure``, ``reset``, ``barrier``, or a control-flow marker.
 
     Attributes:
-        name: A key of [`GATES`][qpi.circuit.GATES], or ``"measure"``, ``"reset"`` or ``"barrier"``.
-        qubits: Qubit indices the instruction acts on (for ``measure``, one qubit).
-        params: Gate parameters: numbers or [`Expr`][qpi.circuit.Expr] (empty for non-parametric
-            gates).
-        clbits: For ``measure``, the one clbit that receives the outcome; else empty.
+        name: A key of :data:`GATES`, ``"measure"``, ``"reset"``, ``"barrier"``, or one of
+            :data:`CONTROL`.
+        qubits: Qubit indices the instruction acts on (for ``measure``, one qubit; none for
+            control flow).
+        params: Gate parameters: numbers or :class:`Expr` (empty for non-parametric gates).
+            For ``if``/``while``: ``(value,)``, the integer the condition bits must read.
+        clbits: For ``measure``, the one clbit that receives the outcome; for ``if``/``while``
+            the condition's bits, least significant first; else empty.
     """
 
     name: str
@@ -327,6 +337,22 @@ class Circuit:
         """Append ``reset q[qubit];``."""
         self.instructions.append(Instruction("reset", (qubit,), (), ()))
 
+    def open_block(self, kind: str, clbits: tuple[int, ...] = (), value: int = 0) -> None:
+        """Open an ``if`` or ``while`` block on ``clbits`` reading ``value``, or ``else``.
+
+        ``clbits`` are the condition's bits, least significant first.
+        """
+        params: tuple[ParamValue, ...] = () if kind == "else" else (value,)
+        self.instructions.append(Instruction(kind, (), params, tuple(clbits)))
+
+    def close_block(self) -> None:
+        """Close the innermost open block."""
+        self.instructions.append(Instruction("end", (), (), ()))
+
+    def loop_jump(self, kind: str) -> None:
+        """``break`` or ``continue`` the innermost ``while``."""
+        self.instructions.append(Instruction(kind, (), (), ()))
+
     def barrier(self, qubits: tuple[int, ...] = ()) -> None:
         """Append a barrier on ``qubits`` (on every qubit when empty)."""
         self.instructions.append(Instruction("barrier", tuple(qubits), (), ()))
@@ -369,6 +395,7 @@ class Circuit:
                 raise ValidationError(f"parameter names must be unique: {list(self.parameters)}")
         for pos, inst in enumerate(self.instructions):
             _validate_instruction(pos, inst, self.num_qubits, self.num_clbits, declared)
+        _validate_blocks(self.instructions)
 
     def __len__(self) -> int:
         return len(self.instructions)
@@ -393,6 +420,17 @@ def _validate_instruction(
     elif inst.name in ("reset", "barrier"):
         if inst.params or inst.clbits or (inst.name == "reset" and len(inst.qubits) != 1):
             raise ValidationError(f"{where}: {inst.name} takes qubits only (reset: one)")
+    elif inst.name in ("if", "while"):
+        value = inst.params[0] if len(inst.params) == 1 else None
+        if inst.qubits or not inst.clbits or type(value) is not int:
+            raise ValidationError(f"{where}: {inst.name} takes condition clbits and one integer")
+        if not 0 <= value < 2 ** len(inst.clbits):
+            raise ValidationError(
+                f"{where}: {len(inst.clbits)} condition bit(s) cannot read {value}"
+            )
+    elif inst.name in CONTROL:
+        if inst.qubits or inst.params or inst.clbits:
+            raise ValidationError(f"{where}: {inst.name} takes no operands")
     else:
         raise ValidationError(
             f"{where}: {inst.name!r} is not an OpenQASM 3 stdgates.inc gate; decompose it into "
@@ -418,3 +456,24 @@ def _validate_instruction(
             )
         elif not math.isfinite(value):
             raise ValidationError(f"{where}: parameter {value!r} is not finite")
+
+
+def _validate_blocks(instructions: Sequence[Instruction]) -> None:
+    """Check that blocks nest: all closed, ``else`` in an ``if``, jumps inside a ``while``."""
+    open_blocks: list[str] = []
+    for pos, inst in enumerate(instructions):
+        name = inst.name
+        if name in ("if", "while"):
+            open_blocks.append(name)
+        elif name == "else":
+            if not open_blocks or open_blocks[-1] != "if":
+                raise ValidationError(f"instruction {pos} (else): no open if block to switch")
+            open_blocks[-1] = "else"
+        elif name == "end":
+            if not open_blocks:
+                raise ValidationError(f"instruction {pos} (end): no open block to close")
+            open_blocks.pop()
+        elif name in ("break", "continue") and "while" not in open_blocks:
+            raise ValidationError(f"instruction {pos} ({name}): not inside a while block")
+    if open_blocks:
+        raise ValidationError(f"{len(open_blocks)} control-flow block(s) left open")

@@ -28,6 +28,8 @@ from qpi._api.qpus import QPUEndpoints
 from qpi._api.submission import JobSubmission
 from qpi._api.tokens import TokenEndpoints
 from qpi._api.users import UserEndpoints
+from qpi._http.bodies import MAX_RESPONSE_BYTES
+from qpi._http.redact import redact_url
 from qpi.config import resolve
 from qpi.hooks import TranslatedCircuit, make_plugin_manager
 from qpi.job import Job
@@ -56,10 +58,12 @@ class QPIClient(
             ``$QPI_URL``, then the active profile, then ``http://localhost:8090``.
         api_token: API token sent as ``X-API-Token``. Defaults to ``$QPI_API_TOKEN``, then the
             active profile.
-        timeout: Per-request timeout in seconds: a number, a ``(connect, read)`` pair, or a
-            [`Timeouts`][qpi.transport.Timeouts]. Defaults to 5 s to connect and 30 s to read.
-        cache: Where results are cached: a directory, a [`qpi.cache.Cache`][qpi.cache.Cache] (or any
-            object implementing the submission hooks of [`qpi.hooks`][qpi.hooks]), or ``False`` for
+        timeout: Timeouts in seconds: a number, a ``(connect, read)`` pair, or a
+            :class:`~qpi.transport.Timeouts`. Defaults to 5 s to connect and 30 s to read;
+            every call (retries and the whole body included) ends within ``connect + read``
+            unless ``Timeouts.total`` says otherwise.
+        cache: Where results are cached: a directory, a :class:`qpi.cache.Cache` (or any
+            object implementing the submission hooks of :mod:`qpi.hooks`), or ``False`` for
             none. ``None`` uses ``$QPI_CACHE_DIR`` or the user cache directory.
         cache_mode: ``"reuse"`` (identical payloads are answered from the cache),
             ``"record"`` (always submit, always store), ``"replay"`` (never touch the network)
@@ -67,6 +71,9 @@ class QPIClient(
         profile: A profile of the user config file to take defaults from (else
             ``$QPI_PROFILE``, else the file's default); ``False`` reads no profile.
         retry: The retry policy for transient failures.
+        max_response_bytes: Largest answer accepted, decompressed (default 256 MiB); a
+            larger one raises [`ServerError`][qpi.errors.ServerError] without being held in
+            memory.
 
     Example:
         ```python
@@ -86,6 +93,7 @@ class QPIClient(
         cache_mode: str | None = None,
         profile: str | bool | None = None,
         retry: RetryPolicy | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         cache_dir = cache if _is_path(cache) else None
         settings = resolve(
@@ -101,6 +109,7 @@ class QPIClient(
             retry=retry,
             user_agent=_user_agent(),
             guard=self._replay_guard,
+            max_response_bytes=max_response_bytes,
         )
         self.plugins: pluggy.PluginManager = make_plugin_manager()
         self.cache = self._open_cache(cache, settings.cache_dir)
@@ -131,7 +140,7 @@ class QPIClient(
     def __repr__(self) -> str:
         token = "<set>" if self._credentials.has_api_token else None
         return (
-            f"QPIClient(base_url={self.base_url!r}, api_token={token}, "
+            f"QPIClient(base_url={redact_url(self.base_url)!r}, api_token={token}, "
             f"cache_mode={self.cache_mode!r})"
         )
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from qpi._http.redact import redact_url
 from qpi.errors import ValidationError
 
 __all__ = [
@@ -79,8 +80,9 @@ class Settings:
     def __repr__(self) -> str:
         token = "<set>" if self.api_token else None
         return (
-            f"Settings(url={self.url!r}, api_token={token}, cache_dir={self.cache_dir!r}, "
-            f"cache_mode={self.cache_mode!r}, profile={self.profile!r})"
+            f"Settings(url={redact_url(self.url)!r}, api_token={token}, "
+            f"cache_dir={self.cache_dir!r}, cache_mode={self.cache_mode!r}, "
+            f"profile={self.profile!r})"
         )
 
 

@@ -12,6 +12,12 @@ never accepted it: the connection could not be opened, or the server answered 42
 failure raises [`AmbiguousRequestError`][qpi.errors.AmbiguousRequestError] (a connection error, also
 importable
 from here) so the caller can ask the server what happened.
+
+Whatever the server does, a call ends by its deadline (``Timeouts.total``, or the deadline of
+the wait it belongs to): bodies are streamed with the deadline checked between reads, retries
+never sleep past it, and a ``Retry-After`` beyond it raises at once. Bodies are capped
+(decompressed with a bound), redirects are followed only to the same origin, and URLs and
+headers in errors carry no credentials (see ``qpi._http``).
 """
 
 from __future__ import annotations
@@ -31,6 +37,17 @@ import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
 from qpi import errors
+from qpi._http import deadlines
+from qpi._http.bodies import (
+    ACCEPT_ENCODING,
+    MAX_RESPONSE_BYTES,
+    BodyTooLarge,
+    BodyUnreadable,
+    load_json,
+    read_body,
+)
+from qpi._http.origins import MAX_REDIRECTS, REDIRECT_STATUSES, redirect_target, same_origin
+from qpi._http.redact import redact_headers, redact_text, redact_url
 from qpi.errors import AmbiguousRequestError
 
 __all__ = [
@@ -56,15 +73,24 @@ def quote_segment(value: str) -> str:
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Per-request timeouts in seconds.
+    """Timeouts in seconds.
 
     Attributes:
         connect: Time allowed to open the TCP connection.
         read: Time allowed between bytes of the answer.
+        total: Time allowed for one call, retries and the whole body included; ``None``
+            means ``connect + read``. A wait with a timeout bounds its calls by its own
+            deadline too.
     """
 
     connect: float = 5.0
     read: float = 30.0
+    total: float | None = None
+
+    @property
+    def overall(self) -> float:
+        """The budget of one call: ``total``, else ``connect + read``."""
+        return self.total if self.total is not None else self.connect + self.read
 
     @classmethod
     def coerce(cls, value: Timeouts | float | tuple[float, float] | None) -> Timeouts:
@@ -156,6 +182,8 @@ class Transport:
         user_agent: The ``User-Agent`` header.
         guard: Called before every request; raising from it stops the request (the client
             uses this to keep replay mode from ever opening a connection).
+        max_response_bytes: Largest decoded answer accepted; a larger one raises
+            [`ServerError`][qpi.errors.ServerError] without being held in memory.
     """
 
     def __init__(
@@ -167,8 +195,10 @@ class Transport:
         retry: RetryPolicy | None = None,
         user_agent: str = "qpi-sdk",
         guard: Callable[[str, str], None] | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_response_bytes = max_response_bytes
         self.credentials = credentials
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
@@ -188,6 +218,7 @@ class Transport:
             session = requests.Session()
             session.headers["User-Agent"] = self.user_agent
             session.headers["Accept"] = "application/json"
+            session.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what read_body can bound
             _settle_environment(session, self.base_url)
             self._local.session = session
             with self._sessions_lock:
@@ -243,6 +274,7 @@ class Transport:
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
         url = self.base_url + path
+        shown = redact_url(url)
         if self._guard is not None:
             self._guard(method, url)
         body = None
@@ -252,13 +284,19 @@ class Transport:
             body = json.dumps(json_body, separators=(",", ":"), allow_nan=False).encode()
         if gone_means_done is None:
             gone_means_done = method == "DELETE"
+        deadline = time.monotonic() + self.timeouts.overall
+        outer = deadlines.current()
+        if outer is not None:
+            deadline = min(deadline, outer)
         attempt = 0
         maybe_applied = False  # an earlier attempt may have been carried out
         while True:
             attempt += 1
             last = attempt >= self.retry.attempts
             try:
-                response = self._send(method, url, params, body)
+                response = self._send(method, url, params, body, deadline)
+            except errors.QPIError:
+                raise  # a verdict on the answer (refused redirect, hostile body), not a fault
             except requests.RequestException as exc:
                 maybe_applied = maybe_applied or not _never_sent(exc)
                 if not idempotent and not _never_sent(exc):
@@ -267,49 +305,87 @@ class Transport:
                         f"reached the server ({_describe(exc)})",
                         exc,
                         method=method,
-                        url=url,
+                        url=shown,
                     ) from exc
+                wait = self.retry.delay(attempt, self._rng)
                 permanent = _permanent(exc)
-                if last or permanent:
+                if last or permanent or time.monotonic() + wait >= deadline:
                     raise errors.ConnectionError(
-                        f"{method} {url} failed after {attempt} attempt(s): {_describe(exc)}. "
+                        f"{method} {shown} failed after {attempt} attempt(s): {_describe(exc)}. "
                         + (permanent or "Check that the server is running and the URL is right."),
                         method=method,
-                        url=url,
+                        url=shown,
                     ) from exc
-                delay = self.retry.delay(attempt, self._rng)
                 LOGGER.debug(
                     "%s %s: %s; reconnecting in %.2f s (attempt %d of %d)",
-                    *(method, url, _describe(exc), delay, attempt + 1, self.retry.attempts),
+                    *(method, shown, _describe(exc), wait, attempt + 1, self.retry.attempts),
                 )
-                time.sleep(delay)
+                time.sleep(wait)
                 continue
             status = response.status_code
             if status < 400:
-                return _decode(response, method, url)
+                return _decode(response, method, shown)
             if status == 404 and gone_means_done and maybe_applied:
                 return None  # the attempt whose answer was lost deleted (or cancelled) it
             maybe_applied = maybe_applied or status >= 500
             retryable = status in self.retry.statuses and (idempotent or status == 429)
             if not retryable:
-                error = error_from_response(response, method, url)
+                error = error_from_response(response, method, shown)
                 if not idempotent and status >= 500:
                     raise AmbiguousRequestError(
-                        str(error), error, method=method, url=url
+                        str(error), error, method=method, url=shown
                     ) from error
                 raise error
             wait = self._retry_wait(response, attempt)
-            if last or wait is None:
-                raise error_from_response(response, method, url)
+            # Never sleep past the deadline: a wait the caller cannot afford raises now.
+            if last or wait is None or time.monotonic() + wait >= deadline:
+                raise error_from_response(response, method, shown)
             LOGGER.debug(
                 "%s %s answered %d; retrying in %.2f s (attempt %d of %d)",
-                *(method, url, status, wait, attempt + 1, self.retry.attempts),
+                *(method, shown, status, wait, attempt + 1, self.retry.attempts),
             )
             time.sleep(wait)
 
     def _send(
-        self, method: str, url: str, params: Mapping[str, Any] | None, body: bytes | None
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        deadline: float,
     ) -> requests.Response:
+        """One attempt: same-origin redirects followed, the body read under the deadline."""
+        start_url = url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send_once(method, url, params, body, deadline)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUSES or not location:
+                return self._read(response, deadline)
+            response.close()
+            target = redirect_target(url, location)
+            if not same_origin(start_url, target):
+                raise _cross_origin(method, start_url, target, response.status_code)
+            if response.status_code not in (307, 308):
+                method, body = ("HEAD" if method == "HEAD" else "GET"), None
+            url, params = target, None  # the Location carries its own query
+        raise errors.APIError(
+            f"{method} {redact_url(start_url)} was redirected more than {MAX_REDIRECTS} times",
+            status_code=response.status_code,
+            method=method,
+            url=redact_url(start_url),
+        )
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        deadline: float,
+    ) -> requests.Response:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise requests.ReadTimeout("the deadline passed before the request was sent")
         headers = self.credentials.headers()
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -319,8 +395,43 @@ class Transport:
             params=params,
             data=body,
             headers=headers,
-            timeout=(self.timeouts.connect, self.timeouts.read),
+            timeout=(min(self.timeouts.connect, left), min(self.timeouts.read, left)),
+            allow_redirects=False,
+            stream=True,
         )
+
+    def _read(self, response: requests.Response, deadline: float) -> requests.Response:
+        """Read the streamed body (bounded in time and size) into the response."""
+        try:
+            content = read_body(
+                response,
+                deadline=deadline,
+                read_timeout=self.timeouts.read,
+                max_bytes=self.max_response_bytes,
+            )
+        except (BodyTooLarge, BodyUnreadable) as exc:
+            response.close()
+            url = redact_url(response.url)
+            what = (
+                f"is larger than the client's limit of {self.max_response_bytes} bytes"
+                if isinstance(exc, BodyTooLarge)
+                else f"cannot be read: {exc}"
+            )
+            raise errors.ServerError(
+                f"{response.request.method} {url} answered {response.status_code} with a body "
+                f"that {what}; is this a QPI server?",
+                status_code=response.status_code,
+                method=response.request.method,
+                url=url,
+            ) from None
+        finally:
+            response.close()
+        response._content = content  # what requests itself sets once a body is read
+        # An error carries its response: never its credentials.
+        redact_headers(response.request.headers)
+        response.request.url = redact_url(response.request.url or "")
+        response.url = redact_url(response.url)
+        return response
 
     def _retry_wait(self, response: requests.Response, attempt: int) -> float | None:
         """Seconds to wait before retrying, or ``None`` if the server asks for too long."""
@@ -331,6 +442,18 @@ class Transport:
         if after > self.retry.max_retry_after:
             return None
         return max(after, backoff)
+
+
+def _cross_origin(method: str, url: str, target: str, status: int) -> errors.APIError:
+    shown = redact_url(target)
+    return errors.APIError(
+        f"{method} {redact_url(url)} was redirected ({status}) to another origin, {shown}; "
+        "the client never sends credentials or a job to another scheme, host or port. If the "
+        f"server has moved, point the client at it (base_url / QPI_URL = {shown!r}).",
+        status_code=status,
+        method=method,
+        url=redact_url(url),
+    )
 
 
 def _settle_environment(session: requests.Session, base_url: str) -> None:
@@ -381,7 +504,7 @@ def _describe(exc: BaseException) -> str:
         return "timed out waiting for the answer"
     if isinstance(exc, requests.exceptions.SSLError):
         return "the TLS handshake failed"
-    text = str(exc)
+    text = redact_text(str(exc))
     if "Connection refused" in text:
         return "connection refused"
     if "Name or service not known" in text or "NameResolutionError" in text:
@@ -402,11 +525,12 @@ def _decode(response: requests.Response, method: str, url: str) -> Any:
     if not response.content:
         return None
     try:
-        return response.json()
-    except ValueError:
+        return load_json(response.content)
+    except ValueError as exc:
+        what = str(exc) if isinstance(exc, BodyUnreadable) else "a body that is not JSON"
         raise errors.ServerError(
-            f"{method} {url} answered {response.status_code} with a body that is not JSON "
-            f"({response.text[:120]!r}); is this a QPI server?",
+            f"{method} {url} answered {response.status_code} with {what} "
+            f"({response.content[:120]!r}); is this a QPI server?",
             status_code=response.status_code,
             method=method,
             url=url,
@@ -442,8 +566,9 @@ def error_from_response(response: requests.Response, method: str, url: str) -> e
     """Build the typed error for an error answer, keeping the server's message and data."""
     status = response.status_code
     server_message, data = None, None
+    url = redact_url(url)
     try:
-        body = response.json()
+        body = load_json(response.content) if response.content else None
     except ValueError:
         body = None
     if isinstance(body, Mapping):

@@ -1,4 +1,4 @@
-"""Qiskit ``QuantumCircuit`` → `qpi.circuit.Circuit`, the form the wire carries.
+"""Qiskit ``QuantumCircuit`` → :class:`qpi.circuit.Circuit`, the form the wire carries.
 
 What changes on the way:
 
@@ -7,17 +7,18 @@ What changes on the way:
   anything else is decomposed first with ``qiskit.transpile(..., optimization_level=0)``,
   which is only paid for when a circuit needs it.
 * Parameters stay symbolic: bare parameters and ``+ - * /`` expressions of them become
-  [`qpi.circuit.Expr`][qpi.circuit.Expr], so a parametric circuit is sent once and bound on the
-  server.
+  :class:`qpi.circuit.Expr`, so a parametric circuit is sent once and bound on the server.
   Functions such as ``sin(θ)`` cannot travel; bind those circuits before running them.
 * Classical registers are merged into one flat index space in ``circuit.clbits`` order; the
-  [`Layout`][qpi_qiskit.layout.Layout] kept in the circuit's metadata splits results again.
+  :class:`~qpi_qiskit.layout.Layout` kept in the circuit's metadata splits results again.
 * Dropped: the global phase (sampling cannot observe it) and ``delay`` (the wire carries no
-  timing; a [`DelayDroppedWarning`][qpi_qiskit.convert.DelayDroppedWarning] says so).
-* Refused with [`ValidationError`][qpi.errors.ValidationError]: control flow, ``store`` and
-  classical
-  variables (the QPU driver cannot run them), circuits without measurements, and
-  non-finite angles.
+  timing; a :class:`DelayDroppedWarning` says so).
+* Control flow travels as OpenQASM 3 ``if``/``else``/``while`` (``switch`` as an ``if``
+  chain, ``for`` unrolled, ``box`` inlined; see ``qpi_qiskit.flow``). Whether a QPU can run
+  it is the backend's check, not the converter's.
+* Refused with :class:`~qpi.errors.ValidationError`: ``store`` and classical variables (the
+  QPU driver's loader cannot read them), circuits without measurements, and non-finite
+  angles.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from typing import Any
 
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import (
-    CONTROL_FLOW_OP_NAMES,
     Parameter,
     ParameterExpression,
     ParameterVectorElement,
@@ -46,6 +46,7 @@ from qpi.errors import ValidationError
 from qpi.hooks import TranslatedCircuit
 from qpi.perf import gc_paused
 from qpi_qiskit.bindings import parameter_rows
+from qpi_qiskit.flow import FLOW, stream_flow
 from qpi_qiskit.layout import META_KEY, Layout
 
 __all__ = [
@@ -76,10 +77,10 @@ _REWRITTEN = frozenset({"r", "cu3", "sxdg"})
 _ONE_PARAMETER = frozenset({"p", "rx", "ry", "rz", "u1", "cp", "crx", "cry", "crz", "cu1"})
 #: Instructions that are dropped (see the module docstring).
 _DROPPED = frozenset({"delay", "global_phase"})
-#: Instructions that need classical control on the QPU, which the wire cannot carry.
-_CLASSICAL = frozenset(CONTROL_FLOW_OP_NAMES) | {"store", "break_loop", "continue_loop"}
+#: Classical instructions the wire cannot carry.
+_CLASSICAL = frozenset({"store"})
 #: Everything the converter handles without decomposing.
-_KNOWN = _PLAIN | _PARAMETRIC.keys() | _REWRITTEN | _DROPPED | {"measure"}
+_KNOWN = _PLAIN | _PARAMETRIC.keys() | _REWRITTEN | _DROPPED | FLOW | {"measure"}
 
 #: The basis circuits are decomposed into when they hold other gates (Qiskit names;
 #: barriers are always kept, and ``transpile`` refuses them in ``basis_gates``).
@@ -112,8 +113,7 @@ class Converted:
     """A converted circuit and what is needed to bind rows and read results.
 
     Attributes:
-        program: The OpenQASM 3 program, or the neutral circuit (for
-            [`to_circuit`][qpi_qiskit.convert.to_circuit]).
+        program: The OpenQASM 3 program, or the neutral circuit (for :func:`to_circuit`).
         layout: Registers, name and input names (in wire order) for result headers.
         source: The circuit that was converted (after any decomposition); its
             ``parameters`` give the order callers bind rows in.
@@ -125,15 +125,14 @@ class Converted:
 
 
 def to_circuit(circuit: QuantumCircuit) -> Circuit:
-    """Convert a Qiskit circuit into the neutral form [`qpi.qasm3`][qpi.qasm3] writes.
+    """Convert a Qiskit circuit into the neutral form :mod:`qpi.qasm3` writes.
 
     Args:
         circuit: The circuit. It must measure at least one qubit.
 
     Returns:
         The neutral circuit: inputs in order of first use, one classical register, and the
-        register layout in its metadata. ``qpi.qasm3.dumps`` of it equals
-        [`dumps`][qpi_qiskit.convert.dumps].
+        register layout in its metadata. ``qpi.qasm3.dumps`` of it equals :func:`dumps`.
 
     Raises:
         ValidationError: For control flow, classical variables, circuits without
@@ -149,7 +148,7 @@ def dumps(circuit: QuantumCircuit) -> str:
     registers are merged into one, and the layout travels in a ``// qpi:meta`` comment.
 
     Raises:
-        ValidationError: As [`to_circuit`][qpi_qiskit.convert.to_circuit].
+        ValidationError: As :func:`to_circuit`.
     """
     return convert(circuit).program.text  # type: ignore[union-attr]
 
@@ -166,18 +165,17 @@ def translate(
     Args:
         circuit: The circuit.
         bindings: Its parameter bindings, in ``circuit.parameters`` order (see
-            [`qpi_qiskit.bindings.parameter_rows`][qpi_qiskit.bindings.parameter_rows]).
+            :func:`qpi_qiskit.bindings.parameter_rows`).
         shots: Shots for this circuit (``None``: the job's).
         primitive: What a primitive needs to rebuild its result from the job alone
             (see [`Layout.primitive`][qpi_qiskit.layout.Layout]); it travels in the text.
 
     Returns:
-        The entry, with the circuit's [`Layout`][qpi_qiskit.layout.Layout] as
+        The entry, with the circuit's :class:`~qpi_qiskit.layout.Layout` as
         ``context["layout"]``.
 
     Raises:
-        ValidationError: As [`to_circuit`][qpi_qiskit.convert.to_circuit], or for bindings that do
-            not fit.
+        ValidationError: As :func:`to_circuit`, or for bindings that do not fit.
     """
     converted = convert(circuit, primitive=primitive)
     program = converted.program
@@ -198,11 +196,11 @@ def convert(
 ) -> Converted:
     """Convert ``circuit`` into a program (or a neutral circuit), keeping its layout.
 
-    The instructions are streamed straight into a [`qpi.qasm3.Builder`][qpi.qasm3.Builder] (or a
-    [`Circuit`][qpi.circuit.Circuit] when ``text`` is false): both produce the same text.
+    The instructions are streamed straight into a :class:`qpi.qasm3.Builder` (or a
+    :class:`~qpi.circuit.Circuit` when ``text`` is false): both produce the same text.
 
     Raises:
-        ValidationError: As [`to_circuit`][qpi_qiskit.convert.to_circuit].
+        ValidationError: As :func:`to_circuit`.
     """
     if not isinstance(circuit, QuantumCircuit):
         raise ValidationError(f"expected a qiskit QuantumCircuit, got {type(circuit).__name__}")
@@ -243,13 +241,15 @@ def convert(
 def _decomposed(circuit: QuantumCircuit) -> QuantumCircuit:
     """The circuit itself when every instruction is known, else its decomposition."""
     ops = circuit.count_ops()  # counted in Rust, so the common case costs well under 1 ms
+    if FLOW.intersection(ops):
+        ops = _all_ops(circuit)  # inside blocks as well
     where = f"circuit {circuit.name!r}"
     classical = sorted(_CLASSICAL.intersection(ops))
     if classical or circuit.num_vars or circuit.num_stretches:
         what = ", ".join(classical) if classical else "classical variables"
         raise ValidationError(
-            f"{where} uses {what}; the QPI wire format carries no classical control flow or "
-            "variables. Run the branches as separate circuits, or unroll the loops."
+            f"{where} uses {what}; the QPI wire carries control flow on measured bits, but "
+            "no classical variables or stores. Condition on measured bits instead."
         )
     if not ops.get("measure"):
         raise ValidationError(
@@ -266,13 +266,23 @@ def _decomposed(circuit: QuantumCircuit) -> QuantumCircuit:
             f"{where}: cannot decompose {', '.join(unknown)} into OpenQASM 3 standard gates "
             f"({type(exc).__name__}: {exc}); replace them with standard gates"
         ) from exc
-    left = sorted(set(circuit.count_ops()) - _KNOWN)
+    left = sorted(set(_all_ops(circuit)) - _KNOWN)
     if left:
         raise ValidationError(
             f"{where}: {', '.join(left)} has no decomposition into OpenQASM 3 standard gates; "
             "replace it with standard gates"
         )
     return circuit
+
+
+def _all_ops(circuit: QuantumCircuit) -> dict[str, int]:
+    """Instruction counts of ``circuit`` and of every block inside it."""
+    counts = dict(circuit.count_ops())
+    for inst in circuit.data:
+        for block in getattr(inst.operation, "blocks", ()):
+            for name, count in _all_ops(block).items():
+                counts[name] = counts.get(name, 0) + count
+    return counts
 
 
 def _stable_name(circuit: QuantumCircuit) -> str | None:
@@ -313,7 +323,12 @@ def _layout(
 # -- the instruction loop ---------------------------------------------------------------------
 
 
-def _stream(circuit: QuantumCircuit, sink: qasm3.Builder | Circuit) -> int:
+def _stream(
+    circuit: QuantumCircuit,
+    sink: qasm3.Builder | Circuit,
+    qubit_index: dict[Any, int] | None = None,
+    clbit_index: dict[Any, int] | None = None,
+) -> int:
     """Feed every instruction to ``sink``; returns the number of delays dropped.
 
     This loop is the cost of serialising a large circuit: it reads only ``name``, ``qubits``
@@ -321,8 +336,10 @@ def _stream(circuit: QuantumCircuit, sink: qasm3.Builder | Circuit) -> int:
     indices once; a gate whose angle is a bare parameter goes to ``sink.input_gate`` without
     building an expression; and it expects the caller to pause the garbage collector.
     """
-    qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}
-    clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
+    if qubit_index is None:  # the top level; a block gets its bits' indices in the circuit
+        qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}
+        clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
+    assert clbit_index is not None
     index_cache: dict[tuple[Any, ...], tuple[int, ...]] = {}
 
     def idx_of(qubits: tuple[Any, ...]) -> tuple[int, ...]:
@@ -404,7 +421,12 @@ def _stream(circuit: QuantumCircuit, sink: qasm3.Builder | Circuit) -> int:
             gate("rx", idx, (-_HALF_PI,))
         elif name == "delay":
             delays += 1
-        # global_phase: dropped, sampling cannot observe it
+        elif name in FLOW:
+            delays += stream_flow(
+                inst, sink, qubit_index, clbit_index, lambda b, q, c: _stream(b, sink, q, c)
+            )
+        elif name != "global_phase":  # dropped: sampling cannot observe it
+            raise ValidationError(f"circuit {circuit.name!r}: cannot send {name!r}")
     return delays
 
 

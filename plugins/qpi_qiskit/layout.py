@@ -1,8 +1,7 @@
 """A circuit's register layout: what Qiskit's result headers need, and how it travels.
 
 The wire carries one classical register per circuit, so the Qiskit registers are merged into
-one flat index space (``circuit.clbits`` order) before sending. A
-[`Layout`][qpi_qiskit.layout.Layout] remembers
+one flat index space (``circuit.clbits`` order) before sending. A :class:`Layout` remembers
 how to split them again, the circuit's name and its parameter names. It is stored in the
 circuit's metadata (the ``// qpi:meta`` comment of the OpenQASM text), so a job fetched by id
 from the server or the cache gets the same headers as the session that submitted it.
@@ -13,6 +12,7 @@ This module imports no Qiskit: it only handles names, sizes and indices.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +23,9 @@ from qpi.errors import QPIError
 
 __all__ = ["META_KEY", "Layout"]
 
-#: The key of [`qpi.circuit.Circuit.metadata`][qpi.circuit.Circuit.metadata] under which the layout
-#: travels.
+#: The first control-flow block of a program this plugin wrote.
+_FIRST_BLOCK = re.compile(r"^(?:if|while) \(", re.MULTILINE)
+#: The key of :attr:`qpi.circuit.Circuit.metadata` under which the layout travels.
 META_KEY = "qiskit"
 
 
@@ -82,7 +83,7 @@ class Layout:
     # -- travelling in the QASM -----------------------------------------------------------------
 
     def to_meta(self) -> dict[str, Any]:
-        """A compact JSON form for `qpi.circuit.Circuit.metadata` (see `from_circuit`).
+        """A compact JSON form for :attr:`qpi.circuit.Circuit.metadata` (see :meth:`from_circuit`).
 
         Contiguous registers are stored as ``[name, start, size]`` and runs of parameter-vector
         elements as ``[vector, first, count]``, so a 20,000-parameter ansatz adds a few bytes.
@@ -135,12 +136,20 @@ class Layout:
 
     @classmethod
     def from_text(cls, text: str, default_name: str = "circuit") -> Layout | None:
-        """The layout of an OpenQASM program; ``None`` if `qpi.qasm3.parse` cannot read it.
+        """The layout of an OpenQASM program; ``None`` if :func:`qpi.qasm3.parse` cannot read it.
 
         Such a program is passed through as it is, and its results get a plain layout.
         """
         try:
             circuit = qasm3.parse(text)
+        except qasm3.QasmUnsupportedError:
+            # Control flow, which the parser leaves to full loaders: the declarations and the
+            # qpi:meta comment come before the first block, and they are all a layout needs.
+            head = _FIRST_BLOCK.split(text, maxsplit=1)[0]
+            try:
+                circuit = qasm3.parse(head)
+            except (QPIError, ValueError, RecursionError):
+                return None
         except (QPIError, ValueError, RecursionError):
             return None
         return cls.from_circuit(circuit, default_name)

@@ -12,7 +12,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qpi._api.records import PAGE_SIZE, is_pb_envelope, record_path, unwrap_list
+from qpi._api.records import (
+    MAX_PAGES,
+    PAGE_SIZE,
+    is_pb_envelope,
+    new_items,
+    record_path,
+    unwrap_list,
+)
 
 if TYPE_CHECKING:
     import pluggy
@@ -62,30 +69,48 @@ class ClientBase:
         limit: int | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        """Every item of a list route (at most ``limit``), following ``skip``/``limit`` pages."""
+        """Every item of a list route (at most ``limit``), following ``skip``/``limit`` pages.
+
+        Paging stops at a short or empty page, at a page that brings nothing new (a server
+        that ignores ``skip``), and after [`MAX_PAGES`][qpi._api.records.MAX_PAGES] pages.
+        """
         items: list[dict[str, Any]] = []
-        while limit is None or len(items) < limit:
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            if limit is not None and len(items) >= limit:
+                break
             size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(items))
             body = self._request(
                 "GET", path, params={"skip": len(items), "limit": size, **(params or {})}
             )
             page = unwrap_list(body, key)
-            items.extend(page)
-            if len(page) < size or is_pb_envelope(body):
+            fresh = new_items(page, seen)
+            items.extend(fresh[:size])
+            if len(page) < size or not fresh or is_pb_envelope(body):
                 break
         return items
 
     def _records(self, collection: str, **params: Any) -> list[dict[str, Any]]:
-        """Every record of a PocketBase-style collection, following its pages."""
+        """Every record of a PocketBase-style collection, following its pages (bounded)."""
         items: list[dict[str, Any]] = []
-        page = 1
-        while True:
+        seen: set[str] = set()
+        for page in range(1, MAX_PAGES + 1):
             body = self._request(
                 "GET",
                 record_path(collection),
                 params={"page": page, "perPage": PAGE_SIZE, **params},
             )
-            items.extend(unwrap_list(body, None))
-            if not isinstance(body, Mapping) or page >= int(body.get("totalPages") or 1):
-                return items
-            page += 1
+            fresh = new_items(unwrap_list(body, None), seen)
+            items.extend(fresh)
+            if not isinstance(body, Mapping) or not fresh:
+                break
+            if page >= _int_or(body.get("totalPages"), 1):
+                break
+        return items
+
+
+def _int_or(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

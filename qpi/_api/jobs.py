@@ -17,6 +17,7 @@ from typing import Any
 from qpi import errors
 from qpi._api.base import ClientBase
 from qpi._api.submission import without_submission_mark
+from qpi._http import deadlines
 from qpi.payload import CircuitPayload, JobPayload
 from qpi.transport import quote_segment
 
@@ -200,10 +201,10 @@ class JobEndpoints(ClientBase):
         record: dict[str, Any] = {}
         while True:
             try:
-                record = self.get_job(job_id)
+                with deadlines.within(deadline):  # no request outlives the wait's deadline
+                    record = self.get_job(job_id)
             except (errors.ConnectionError, errors.ServerError, errors.RateLimitError) as exc:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise
+                # Retried until the deadline, which then raises JobTimeoutError below.
                 _LOG.debug("job %s: poll failed (%s); polling on", job_id, exc)
             else:
                 _LOG.debug(

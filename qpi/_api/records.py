@@ -6,6 +6,7 @@ The QPI API answers a list as a bare list, as ``{"jobs": [...]}`` or as a Pocket
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,9 @@ from qpi.transport import quote_segment
 
 #: Page size used when following paginated lists.
 PAGE_SIZE = 500
+#: Most pages one listing follows (5 million items at the page size): a server announcing
+#: ``totalPages: 10**9`` is not believed.
+MAX_PAGES = 10_000
 
 
 def unwrap_list(body: Any, key: str | None) -> list[dict[str, Any]]:
@@ -27,6 +31,22 @@ def unwrap_list(body: Any, key: str | None) -> list[dict[str, Any]]:
             if k and isinstance(body.get(k), list):
                 return body[k]
     raise errors.ServerError(f"expected a list from the server, got {type(body).__name__}")
+
+
+def new_items(page: list[Any], seen: set[str]) -> list[Any]:
+    """The items of ``page`` not seen on earlier pages (by ``id``); ``seen`` is updated.
+
+    A server that ignores the page it was asked for sends the same items again: finding
+    nothing new is how paging knows to stop.
+    """
+    fresh = []
+    for item in page:
+        ident = item.get("id") if isinstance(item, Mapping) else None
+        key = str(ident) if ident is not None else json.dumps(item, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            fresh.append(item)
+    return fresh
 
 
 def is_pb_envelope(body: Any) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from qpi._http.redact import redact_url
 from qpi.cli.context import (
     SETTING_SOURCES,
     connection_options,
@@ -39,7 +40,7 @@ def config(ctx: click.Context) -> None:
     profiles = data.get("profiles") if isinstance(data.get("profiles"), dict) else {}
     values = dict(profiles.get(settings.profile) or {}) if settings.profile else {}
     shown = {
-        "url": settings.url,
+        "url": redact_url(settings.url),  # a password in the URL is never shown
         "api_token": "<set>" if settings.api_token else None,
         "cache_dir": settings.cache_dir,
         "cache_mode": settings.cache_mode,

@@ -12,7 +12,10 @@ import click
 from qpi.cli.context import local_server_class
 from qpi.cli.exitcodes import ExitCode
 
-__all__ = ["default_data_dir", "serve"]
+__all__ = ["default_data_dir", "exposure_warning", "serve"]
+
+#: Hosts that only this machine can reach.
+LOOPBACK_HOSTS = frozenset({"localhost", "::1"})
 
 
 def default_data_dir() -> Path:
@@ -20,6 +23,21 @@ def default_data_dir() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path("qpi", appauthor=False) / "server"
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning to print when ``host`` lets other machines reach the server, else ``None``.
+
+    Sign-up is open (as on the real server): anyone who can reach the port can make an
+    account and run jobs on this machine.
+    """
+    if host in LOOPBACK_HOSTS or host.startswith("127."):
+        return None
+    return (
+        f"Warning: listening on {host}, reachable from other machines, with open sign-up: "
+        "anyone who can reach this port can create an account and run jobs here. Bind to "
+        "127.0.0.1 (the default) unless you mean it, and keep it behind a firewall."
+    )
 
 
 _LEVELS = ("debug", "info", "warning", "error")
@@ -79,6 +97,9 @@ def serve(
     LocalServer = local_server_class()
     from qpi.server.routes.meta import SERVER_VERSION
 
+    warning = exposure_warning(host)
+    if warning:
+        click.echo(warning, err=True)
     _log_to_stderr(log_level)
     options = {"host": host} | ({"workers": workers} if workers else {})
     server = LocalServer(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from qpi.circuit import GATES, Circuit, Expr, Instruction, ParamValue
+from qpi.circuit import CONTROL, GATES, Circuit, Expr, Instruction, ParamValue
 from qpi.errors import ValidationError
 from qpi.payload import CircuitPayload, canonical_json
 from qpi.perf import gc_paused
@@ -96,6 +96,7 @@ class Builder:
         self._operands: dict[tuple[int, ...], str] = {}
         self._plain: dict[tuple[str, tuple[int, ...]], str] = {}  # checked bare-gate lines
         self._heads: dict[tuple[str, tuple[int, ...]], tuple[str, str]] = {}  # ("rx(", ops)
+        self._blocks: list[str] = []  # the open control-flow blocks, innermost last
 
     # -- instructions ---------------------------------------------------------------------------
 
@@ -188,6 +189,58 @@ class Builder:
             ops = self._new_operands("barrier", qubits)
         self._lines.append(f"barrier {ops}")
 
+    # -- classical control flow -----------------------------------------------------------------
+
+    def open_block(self, kind: str, clbits: tuple[int, ...] = (), value: int = 0) -> None:
+        """Open ``if (condition) {`` or ``while (condition) {``, or switch an ``if`` to ``else``.
+
+        The condition reads ``clbits`` (least significant first) as the integer ``value``. It
+        is written as OpenQASM 3 that Qiskit's importer (the QPI driver's loader) reads: one
+        bit (``c[3]``, ``!c[3]``) or the whole register (``c == 5``); conditions on other
+        groups of bits must be split into nested single-bit blocks by the caller.
+        """
+        if kind == "else":
+            if not self._blocks or self._blocks[-1] != "if":
+                self._fail("else", "there is no open if block to switch to its else branch")
+            self._blocks[-1] = "else"
+            self._lines.append("} else {")
+            return
+        if kind not in ("if", "while"):
+            self._fail(kind, "a block is opened by if, while or else")
+        self._lines.append(f"{kind} ({self._condition(kind, clbits, value)}) {{")
+        self._blocks.append(kind)
+
+    def close_block(self) -> None:
+        """Close the innermost open block (``}``)."""
+        if not self._blocks:
+            self._fail("end", "there is no open block to close")
+        self._blocks.pop()
+        self._lines.append("}")
+
+    def loop_jump(self, kind: str) -> None:
+        """``break;`` or ``continue;`` out of the innermost ``while``."""
+        if kind not in ("break", "continue") or "while" not in self._blocks:
+            self._fail(kind, "break and continue belong inside a while block")
+        self._lines.append(f"{kind};")
+
+    def _condition(self, kind: str, clbits: tuple[int, ...], value: int) -> str:
+        if type(clbits) is not tuple or not clbits:
+            self._fail(kind, "a condition needs at least one clbit")
+        for bit in clbits:
+            if type(bit) is not int or not 0 <= bit < self.num_clbits:
+                self._fail(kind, f"condition clbit {bit!r} is outside 0..{self.num_clbits - 1}")
+        if type(value) is not int or not 0 <= value < 2 ** len(clbits):
+            self._fail(kind, f"{len(clbits)} condition bit(s) cannot read {value!r}")
+        if len(clbits) == 1:
+            return f"c[{clbits[0]}]" if value else f"!c[{clbits[0]}]"
+        if clbits != tuple(range(self.num_clbits)):
+            self._fail(
+                kind,
+                f"a condition on clbits {list(clbits)} is neither one bit nor the whole "
+                "register; split it into one-bit conditions",
+            )
+        return f"c == {value}"
+
     def add(self, inst: Instruction) -> None:
         """Add one [`Instruction`][qpi.circuit.Instruction] of the neutral form."""
         try:
@@ -208,6 +261,15 @@ class Builder:
             self.reset(qubits[0])
         elif name == "barrier" and not params and not clbits:
             self.barrier(qubits)
+        elif name in ("if", "while") and not qubits and len(params) == 1:
+            self.open_block(name, clbits, params[0])  # type: ignore[arg-type]
+        elif name in CONTROL and not (qubits or params or clbits):
+            if name == "end":
+                self.close_block()
+            elif name == "else":
+                self.open_block(name)
+            else:
+                self.loop_jump(name)
         else:
             self._fail(name, f"{name!r} is not a gate of stdgates.inc or a directive")
 
@@ -268,6 +330,8 @@ class Builder:
             ValidationError: If an instruction names an input missing from ``inputs``, the
                 names are not unique non-empty strings, or the metadata is not JSON.
         """
+        if self._blocks:
+            self._fail(self._blocks[-1], f"{len(self._blocks)} control-flow block(s) left open")
         _, used, _ = self._scan()
         names = _checked_names(used if inputs is None else inputs)
         if inputs is not None and not set(used) <= set(names):

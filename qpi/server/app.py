@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from qpi.errors import ValidationError
-from qpi.server.auth import Authenticator, LoginLimiter, TokenSigner, load_or_create_secret
+from qpi.server.auth import Authenticator, TokenSigner, load_or_create_secret
 from qpi.server.bootstrap import bootstrap
 from qpi.server.config import ServerConfig
 from qpi.server.context import ServerContext
 from qpi.server.errors import GuardMiddleware, install_handlers
+from qpi.server.logins import LoginLimiter, PasswordGate
 from qpi.server.pages import install_pages
 from qpi.server.routes import collections, jobs, meta, notifications, qpus, tokens
 from qpi.server.scheduler import Scheduler
@@ -42,7 +43,7 @@ def open_context(config: ServerConfig) -> ServerContext:
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)  # it holds the JWT secret and the credentials
-    store = Store(data_dir / DATABASE_FILE)
+    store = Store(data_dir / DATABASE_FILE, config.max_database_bytes)
     try:
         signer = TokenSigner(load_or_create_secret(data_dir), config.token_ttl)
         credentials = bootstrap(store, config, server_url(config.host, config.port))
@@ -55,6 +56,7 @@ def open_context(config: ServerConfig) -> ServerContext:
         signer=signer,
         auth=Authenticator(store, signer),
         limiter=LoginLimiter(config.login_max_failures, config.login_window),
+        password_gate=PasswordGate(config.login_threads, config.login_queue),
         scheduler=Scheduler(store, config),
         credentials=credentials,
     )

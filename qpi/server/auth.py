@@ -3,22 +3,23 @@
 The caller is resolved exactly as the real server does it (reference §2.4):
 
 1. a JWT of a ``users`` record (``Authorization``, with or without ``Bearer``);
-2. a JWT of a superuser, who then acts as a "proxy user" with the same email;
+2. a JWT of a superuser, who then acts as their "proxy user";
 3. an API token in ``X-API-Token``, or as ``Authorization: Bearer <token>``.
 
-API tokens are stored only as their SHA-256 hex and compared in constant time.
+API tokens are stored only as their SHA-256 hex and compared in constant time. Unlike the
+real server, a superuser's proxy user is bound to the superuser by a link row, never by a
+matching email (anyone could sign up with that email first), and every JWT carries a key
+derived from the account's password hash, so changing the password ends every session.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import os
 import secrets
-import threading
 import time
-from collections import deque
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,6 @@ from typing import Any
 import jwt
 
 from qpi.server import dates
-from qpi.server.errors import ErrorResponse
 from qpi.server.ids import hash_token, new_id
 from qpi.server.store import Store
 
@@ -35,10 +35,11 @@ __all__ = [
     "PROXY_USER_SECONDS",
     "Authenticator",
     "Identity",
-    "LoginLimiter",
     "TokenSigner",
     "hash_password",
     "load_or_create_secret",
+    "normalize_email",
+    "session_key",
     "verify_password",
 ]
 
@@ -82,6 +83,21 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
+def normalize_email(email: str) -> str:
+    """The form two emails are compared in: NFKC-normalised, case-folded, trimmed.
+
+    ``Admin@QPI.local``, ``admin@qpi.local `` and ``ａdmin@qpi.local`` (a full-width ``a``) are
+    one identity: each would read as the admin's to a person.
+    """
+    return unicodedata.normalize("NFKC", email).casefold().strip()
+
+
+def session_key(account: Mapping[str, Any]) -> str:
+    """The key a JWT of ``account`` must carry: it changes whenever the password does."""
+    material = f"{account['id']}:{account.get('password_hash') or ''}".encode()
+    return hashlib.sha256(material).hexdigest()[:32]
+
+
 def load_or_create_secret(data_dir: Path) -> bytes:
     """The JWT signing secret of a data dir, created (mode 0600) on first start."""
     path = Path(data_dir) / "jwt-secret"
@@ -109,12 +125,20 @@ class TokenSigner:
     def __repr__(self) -> str:
         return f"TokenSigner(ttl={self.ttl})"
 
-    def issue(self, record_id: str, collection: str) -> str:
-        """A signed token for record ``record_id`` of ``collection``."""
+    def issue(self, record_id: str, collection: str, key: str = "") -> str:
+        """A signed token for record ``record_id`` of ``collection``.
+
+        Args:
+            record_id: The account's id.
+            collection: ``"users"`` or ``"_superusers"``.
+            key: The account's [`session_key`][qpi.server.auth.session_key]; a token whose
+                key no longer matches (the password changed) is refused.
+        """
         issued = int(time.time())
         claims = {
             "id": record_id,
             "collectionName": collection,
+            "key": key,
             "type": "auth",
             "refreshable": True,
             "iat": issued,
@@ -122,8 +146,8 @@ class TokenSigner:
         }
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
-    def verify(self, token: str) -> tuple[str, str] | None:
-        """``(record_id, collection)`` of a valid, unexpired token; ``None`` otherwise."""
+    def verify(self, token: str) -> tuple[str, str, str] | None:
+        """``(record_id, collection, key)`` of a valid, unexpired token; ``None`` otherwise."""
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=["HS256"], options={"require": ["exp", "id"]}
@@ -132,7 +156,8 @@ class TokenSigner:
             return None
         if claims.get("type") != "auth":
             return None
-        return str(claims["id"]), str(claims.get("collectionName", ""))
+        record = str(claims["id"])
+        return record, str(claims.get("collectionName", "")), str(claims.get("key", ""))
 
 
 @dataclass(frozen=True)
@@ -193,16 +218,15 @@ class Authenticator:
         claims = self.signer.verify(token)
         if claims is None:
             return None
-        record_id, collection = claims
-        if collection == "users":
-            user = self.store.get("users", record_id)
-            return None if user is None else Identity(user=user, via="user_jwt")
-        if collection == "_superusers":
-            superuser = self.store.get("superusers", record_id)
-            if superuser is None:
-                return None
-            return Identity(self.proxy_user(superuser), superuser, "superuser_jwt")
-        return None
+        record_id, collection, key = claims
+        table = {"users": "users", "_superusers": "superusers"}.get(collection)
+        account = self.store.get(table, record_id) if table else None
+        # A token issued before the last password change is dead (its key is the old one's).
+        if account is None or not hmac.compare_digest(key, session_key(account)):
+            return None
+        if table == "users":
+            return Identity(user=account, via="user_jwt")
+        return Identity(self.proxy_user(account), account, "superuser_jwt")
 
     def user_for_api_token(self, raw: str) -> dict[str, Any] | None:
         """The owner of a live API token, or ``None`` (unknown, expired or empty)."""
@@ -217,75 +241,40 @@ class Authenticator:
         return self.store.get("users", rows[0]["user"])
 
     def proxy_user(self, superuser: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``users`` record a superuser acts as on user routes, created on first use."""
+        """The ``users`` record a superuser acts as on user routes, created on first use.
+
+        The link is the ``superuser_proxies`` row, never the email: an account someone
+        signed up with the admin's email is never adopted.
+        """
         with self.store.transaction():
-            found = self.store.find("users", email=superuser["email"])
-            if not found:
-                stamp = dates.now()
-                return self.store.insert(
-                    "users",
-                    {
-                        "id": new_id(),
-                        "email": superuser["email"],
-                        "qpu_seconds": PROXY_USER_SECONDS,
-                        "verified": True,
-                        "created": stamp,
-                        "updated": stamp,
-                    },
-                )
-            user = found[0]
+            link = self.store.get("superuser_proxies", superuser["id"])
+            user = self.store.get("users", link["user"]) if link else None
+            if user is None:
+                user = self._new_proxy_user(superuser)
+                if link:
+                    self.store.delete("superuser_proxies", superuser["id"])
+                self.store.insert("superuser_proxies", {"id": superuser["id"], "user": user["id"]})
             if user["qpu_seconds"] < PROXY_USER_SECONDS:
                 user = self.store.update(
                     "users", user["id"], {"qpu_seconds": PROXY_USER_SECONDS, "updated": dates.now()}
                 )
             return user
 
-
-class LoginLimiter:
-    """Refuses logins for an identity after too many recent failures (429 + Retry-After).
-
-    Args:
-        max_failures: Failures allowed within ``window`` seconds.
-        window: The sliding window, in seconds.
-    """
-
-    def __init__(self, max_failures: int, window: float) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def check(self, key: str) -> None:
-        """Raise 429 if ``key`` has used up its failures.
-
-        Raises:
-            ErrorResponse: 429 with a ``Retry-After`` header.
-        """
-        with self._lock:
-            now = time.monotonic()
-            failures = self._recent(key, now)
-            if len(failures) < self.max_failures:
-                return
-            wait = max(1, math.ceil(failures[0] + self.window - now))
-        raise ErrorResponse(
-            429,
-            f"Too many failed login attempts; try again in {wait} seconds",
-            headers={"Retry-After": str(wait)},
+    def _new_proxy_user(self, superuser: Mapping[str, Any]) -> dict[str, Any]:
+        email = superuser["email"]
+        if self.store.find("users", email=email):
+            # Held by an account made before sign-up refused the admin's email: leave it
+            # alone (it is not the admin's) and give the proxy an address no one can claim.
+            email = f"proxy-{superuser['id']}@superusers.invalid"
+        stamp = dates.now()
+        return self.store.insert(
+            "users",
+            {
+                "id": new_id(),
+                "email": email,
+                "qpu_seconds": PROXY_USER_SECONDS,
+                "verified": True,
+                "created": stamp,
+                "updated": stamp,
+            },
         )
-
-    def failed(self, key: str) -> None:
-        """Record a failed attempt for ``key``."""
-        with self._lock:
-            now = time.monotonic()
-            self._recent(key, now).append(now)
-
-    def succeeded(self, key: str) -> None:
-        """Forget the failures of ``key`` after a successful login."""
-        with self._lock:
-            self._failures.pop(key, None)

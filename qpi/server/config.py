@@ -63,6 +63,8 @@ class ServerConfig:
         login_max_failures: Failed logins per identity within ``login_window`` before the
             server answers 429.
         login_window: The sliding window of the login limiter, in seconds.
+        login_threads: Password checks of logins computed at once, on threads of their own.
+        login_queue: Logins that may wait for those threads; more get 429 at once.
         max_body_bytes: Largest request body accepted (413 above).
         max_result_bytes: Largest results one job may store, as JSON; a job whose results are
             larger fails and says so. The default is the real server's cap (PocketBase's
@@ -76,6 +78,10 @@ class ServerConfig:
         max_shots: Largest shot count one circuit may run on the local simulators.
         prewarm: Start the simulator processes at start-up so the first job is fast.
         poll_interval: Longest the scheduler sleeps between checks (it is woken on submit).
+        booking_max_seconds: Longest time slot a user may book.
+        bookings_per_user: Bookings a user may hold that have not ended.
+        max_database_bytes: Largest the database may grow (``None``: until the disk is
+            full); past it, writes answer 507 like a full disk.
     """
 
     host: str = "127.0.0.1"
@@ -86,6 +92,8 @@ class ServerConfig:
     token_ttl: float = 7 * 24 * 3600.0
     login_max_failures: int = 10
     login_window: float = 60.0
+    login_threads: int = 2
+    login_queue: int = 32
     max_body_bytes: int = 1024 * 1024
     max_result_bytes: int = 1024 * 1024
     max_response_bytes: int = 32 * 1024 * 1024
@@ -96,6 +104,9 @@ class ServerConfig:
     max_shots: int = 1_000_000
     prewarm: bool = True
     poll_interval: float = 1.0
+    booking_max_seconds: float = 4 * 3600.0
+    bookings_per_user: int = 24
+    max_database_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.data_dir is not None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qpi.server.auth import Authenticator, LoginLimiter, TokenSigner
+from qpi.server.auth import Authenticator, TokenSigner
 from qpi.server.bootstrap import Credentials
 from qpi.server.config import ServerConfig
+from qpi.server.logins import LoginLimiter, PasswordGate
 from qpi.server.scheduler import Scheduler
 from qpi.server.store import Store
 
@@ -23,6 +24,7 @@ class ServerContext:
         signer: Issues and checks JWTs.
         auth: Resolves callers.
         limiter: The login rate limiter.
+        password_gate: Runs the password checks of logins on threads of their own.
         scheduler: Runs jobs; wake it after anything that may make a job runnable.
         credentials: The bootstrap credentials (secrets hidden from the repr).
     """
@@ -34,3 +36,4 @@ class ServerContext:
     limiter: LoginLimiter = field(repr=False)
     scheduler: Scheduler = field(repr=False)
     credentials: Credentials
+    password_gate: PasswordGate = field(repr=False)

@@ -8,8 +8,10 @@ with a plain 500 body.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,6 +25,7 @@ __all__ = [
     "GuardMiddleware",
     "error_body",
     "install_handlers",
+    "is_disk_full",
     "json_response",
     "sentenize",
 ]
@@ -40,7 +43,13 @@ STATUS_MESSAGES: dict[int, str] = {
     413: "Request entity too large.",
     429: "Too many requests.",
     500: "Something went wrong while processing your request.",
+    507: "The server's disk is full.",
 }
+#: The answer to any request that failed because the server could not write to its disk.
+DISK_FULL = (
+    "The server's disk is full: it cannot store anything until its operator frees space "
+    "(reads still work)"
+)
 
 
 def sentenize(text: str) -> str:
@@ -178,13 +187,35 @@ class GuardMiddleware:
         except BodyTooLarge:
             if not started:
                 await _send_error(send, 413, self._too_large())
-        except Exception:
+        except Exception as exc:
+            if is_disk_full(exc):
+                LOGGER.error("disk full on %s %s", scope.get("method"), scope.get("path"))
+                if not started:
+                    await _send_error(send, 507, DISK_FULL)
+                return
             LOGGER.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not started:
                 await _send_error(send, 500, STATUS_MESSAGES[500])
 
     def _too_large(self) -> str:
         return f"Request body too large: the limit is {self.max_body_bytes} bytes"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the disk, or the database's size cap, is full."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlite3.OperationalError) and (
+            getattr(current, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or "database or disk is full" in str(current)
+        ):
+            return True
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _content_length(scope: Scope) -> int | None:

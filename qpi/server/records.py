@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from qpi.server import dates
-from qpi.server.auth import Identity, hash_password, verify_password
+from qpi.server.auth import Identity, hash_password, normalize_email, verify_password
 from qpi.server.context import ServerContext
 from qpi.server.errors import ErrorResponse
 from qpi.server.fields import MISSING, FieldErrors
@@ -130,6 +130,23 @@ def _strict_json(value: Any) -> bool:
     return True
 
 
+#: Proxy users get addresses in this domain when a superuser's own email is already taken.
+PROXY_DOMAIN = "@superusers.invalid"
+
+
+def _reserved_email(ctx: ServerContext, email: str) -> bool:
+    """Whether ``email`` reads as a superuser's (or a proxy's): no user may hold it.
+
+    Compared after [`normalize_email`][qpi.server.auth.normalize_email], so case, spaces and
+    look-alike Unicode forms of the admin's address are reserved too.
+    """
+    wanted = normalize_email(email)
+    if wanted.endswith(PROXY_DOMAIN):
+        return True
+    rows = ctx.store.query("SELECT email FROM superusers")
+    return any(normalize_email(row["email"]) == wanted for row in rows)
+
+
 class Users(Collection):
     """``users``: anyone may sign up; owners see and edit themselves; balances are admin-only."""
 
@@ -186,6 +203,9 @@ class Users(Collection):
             # Fixes the real server's hole: users could set their own balance.
             raise ErrorResponse(403, "Only superusers can change qpu_seconds or verified.")
         if isinstance(email, str) and email:
+            if _reserved_email(ctx, email):
+                check.add("email", "validation_email_reserved", "This email is reserved.")
+                check.raise_if_any()
             clash = ctx.store.find("users", email=email)
             if clash and clash[0]["id"] != own_id:
                 check.add("email", "validation_not_unique", "Value must be unique.")
@@ -421,6 +441,31 @@ class TimeSlots(Collection):
                 400, "The requested booking slot overlaps with an existing reservation."
             )
 
+    @staticmethod
+    def _bounded(ctx: ServerContext, who: Identity, start: str, end: str, slot_id: str) -> None:
+        """Refuse a user's booking that would let them hold the QPU without limit.
+
+        A booking needs a positive balance and lasts at most ``booking_max_seconds``, and a
+        user holds at most ``bookings_per_user`` bookings that have not ended. Superusers are
+        not bound.
+        """
+        config = ctx.config
+        if who.user["qpu_seconds"] <= 0:
+            raise ErrorResponse(403, "You have no QPU seconds left; a booking needs a balance.")
+        length = (dates.parse_date(end) - dates.parse_date(start)).total_seconds()
+        if length > config.booking_max_seconds:
+            raise ErrorResponse(
+                400, f"A booking lasts at most {config.booking_max_seconds:g} seconds."
+            )
+        held = ctx.store.scalar(
+            "SELECT COUNT(*) FROM time_slots WHERE booked_by = ? AND end_time > ? AND id != ?",
+            (who.user_id, dates.now(), slot_id),
+        )
+        if held >= config.bookings_per_user:
+            raise ErrorResponse(
+                400, f"You already hold {held} bookings; the limit is {config.bookings_per_user}."
+            )
+
     def create(self, ctx: ServerContext, who: Identity | None, data: dict[str, Any]) -> dict:
         """Book a slot; ``booked_by`` defaults to the caller."""
         who = self.require_auth(who, "create")
@@ -439,6 +484,8 @@ class TimeSlots(Collection):
         slot_id = new_id()
         with ctx.store.transaction():
             self._validate(ctx, slot_id, start, end)
+            if not who.is_superuser:
+                self._bounded(ctx, who, start, end, slot_id)
             row = ctx.store.insert(
                 "time_slots",
                 {"id": slot_id, "start_time": start, "end_time": end, "booked_by": booked_by},
@@ -474,6 +521,8 @@ class TimeSlots(Collection):
                 raise ErrorResponse(400, "Only a superuser can hand a booking to someone else.")
         with ctx.store.transaction():
             self._validate(ctx, row["id"], new["start_time"], new["end_time"])
+            if who is not None and not who.is_superuser:
+                self._bounded(ctx, who, new["start_time"], new["end_time"], row["id"])
             row = ctx.store.update("time_slots", row["id"], values)
         ctx.scheduler.wake()
         return row

@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS superusers (
     created TEXT NOT NULL DEFAULT '',
     updated TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS superuser_proxies (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS api_tokens (
     id TEXT PRIMARY KEY,
     token TEXT NOT NULL UNIQUE,
@@ -118,6 +122,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "qpu_seconds", "created", "updated",
     ),
     "superusers": ("id", "email", "password_hash", "created", "updated"),
+    "superuser_proxies": ("id", "user"),
     "api_tokens": ("id", "token", "user", "name", "expires_at", "created"),
     "qpus": (
         "id", "name", "status", "num_qubits", "enabled", "executor_type", "connected",
@@ -184,9 +189,11 @@ class Store:
 
     Args:
         path: The SQLite file (created with its tables when missing).
+        max_bytes: Largest the database may grow; past it, writes fail as on a full disk
+            (``sqlite3.OperationalError``, SQLITE_FULL). ``None``: no limit of its own.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int | None = None) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
@@ -199,6 +206,9 @@ class Store:
         self._conn.execute("PRAGMA foreign_keys=OFF")
         self._conn.executescript(SCHEMA)
         self._migrate()
+        if max_bytes is not None:
+            page = self._conn.execute("PRAGMA page_size").fetchone()[0]
+            self._conn.execute(f"PRAGMA max_page_count = {max(1, int(max_bytes) // page)}")
 
     def _migrate(self) -> None:
         """Bring a database made by an older version up to [`SCHEMA`][qpi.server.store.SCHEMA]."""

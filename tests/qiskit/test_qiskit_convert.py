@@ -198,15 +198,14 @@ def test_unsendable_circuits_raise(build, message):
         dumps(qc)
 
 
-def test_control_flow_is_refused():
+def test_control_flow_travels_as_openqasm3_blocks():
     qc = QuantumCircuit(2, 2)
     qc.h(0)
     qc.measure(0, 0)
     with qc.if_test((qc.clbits[0], 1)):
         qc.x(1)
     qc.measure(1, 1)
-    with pytest.raises(ValidationError, match="if_else.*control flow"):
-        dumps(qc)
+    assert "if (c[0]) {\nx q[1];\n}\n" in dumps(qc)
 
 
 def test_delays_are_dropped_with_a_warning_and_global_phase_ignored():

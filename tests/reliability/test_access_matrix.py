@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,13 @@ def run_cell(world: World, r: Row, caller: str, credential: str) -> str:
     if status == 200 and r.method == "GET" and r.on and "{id}" not in r.path:
         return f"200{'+' if _listed(answer, resource['id']) else '-'}"
     return str(status)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    """The campaign's server, letting one user hold every booking the matrix makes."""
+    with LocalServer(seed=2026, bookings_per_user=100_000) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from qpi.server.auth import Identity, verify_password
+from qpi.server.auth import Identity, normalize_email, session_key, verify_password
 from qpi.server.bodies import RawBody, openapi_body, openapi_object, parse_body
 from qpi.server.context import ServerContext
 from qpi.server.deps import Body, Ctx, MaybeCaller
@@ -242,25 +242,32 @@ def delete_record(
 
 
 @router.post("/api/collections/{name}/auth-with-password", openapi_extra=openapi_body(PasswordAuth))
-def auth_with_password(
+async def auth_with_password(
     name: str,
+    request: Request,
     body: Body,
     ctx: Ctx,
 ) -> Response:
-    """Log in a user or a superuser: ``{"token": <JWT>, "record": {...}}``."""
+    """Log in a user or a superuser: ``{"token": <JWT>, "record": {...}}``.
+
+    Failures are limited per client address and identity; the password hash runs on the
+    login gate's own threads, so a flood of logins never slows the other routes.
+    """
     if name not in ("users", "_superusers"):
         raise ErrorResponse(404, "Missing or invalid auth collection context.")
-    request = parse_body(body, PasswordAuth)
-    key = f"{name}:{request.identity.strip().lower()}"
-    ctx.limiter.check(key)
+    login = parse_body(body, PasswordAuth)
+    address = request.client.host if request.client else ""
+    identity = f"{name}:{normalize_email(login.identity)}"
+    ctx.limiter.check(address, identity)
     table = "users" if name == "users" else "superusers"
-    found = ctx.store.find(table, email=request.identity.strip())
+    found = ctx.store.find(table, email=login.identity.strip())
     stored = found[0]["password_hash"] if found and found[0]["password_hash"] else _DUMMY_HASH
-    if not verify_password(request.password, stored) or not found:
-        ctx.limiter.failed(key)
+    matches = await ctx.password_gate.run(lambda: verify_password(login.password, stored))
+    if not matches or not found:
+        ctx.limiter.failed(address, identity)
         raise ErrorResponse(400, "Failed to authenticate.")
-    ctx.limiter.succeeded(key)
+    ctx.limiter.succeeded(address, identity)
     row = found[0]
-    token = ctx.signer.issue(row["id"], name)
+    token = ctx.signer.issue(row["id"], name, session_key(row))
     record = record_json("users", row) if name == "users" else superuser_record(row)
     return json_response({"token": token, "record": record})
