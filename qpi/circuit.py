@@ -244,11 +244,13 @@ class Instruction(NamedTuple):
     """One instruction: a gate, ``measure``, ``reset``, ``barrier``, or a control-flow marker.
 
     Attributes:
-        name: A key of :data:`GATES`, ``"measure"``, ``"reset"``, ``"barrier"``, or one of
-            :data:`CONTROL`.
+        name: A key of [`GATES`][qpi.circuit.GATES], ``"measure"``, ``"reset"``, ``"barrier"``, or
+            one of
+            [`CONTROL`][qpi.circuit.CONTROL].
         qubits: Qubit indices the instruction acts on (for ``measure``, one qubit; none for
             control flow).
-        params: Gate parameters: numbers or :class:`Expr` (empty for non-parametric gates).
+        params: Gate parameters: numbers or [`Expr`][qpi.circuit.Expr] (empty for non-parametric
+            gates).
             For ``if``/``while``: ``(value,)``, the integer the condition bits must read.
         clbits: For ``measure``, the one clbit that receives the outcome; for ``if``/``while``
             the condition's bits, least significant first; else empty.

@@ -59,11 +59,11 @@ class QPIClient(
         api_token: API token sent as ``X-API-Token``. Defaults to ``$QPI_API_TOKEN``, then the
             active profile.
         timeout: Timeouts in seconds: a number, a ``(connect, read)`` pair, or a
-            :class:`~qpi.transport.Timeouts`. Defaults to 5 s to connect and 30 s to read;
+            [`Timeouts`][qpi.transport.Timeouts]. Defaults to 5 s to connect and 30 s to read;
             every call (retries and the whole body included) ends within ``connect + read``
             unless ``Timeouts.total`` says otherwise.
-        cache: Where results are cached: a directory, a :class:`qpi.cache.Cache` (or any
-            object implementing the submission hooks of :mod:`qpi.hooks`), or ``False`` for
+        cache: Where results are cached: a directory, a [`qpi.cache.Cache`][qpi.cache.Cache] (or any
+            object implementing the submission hooks of [`qpi.hooks`][qpi.hooks]), or ``False`` for
             none. ``None`` uses ``$QPI_CACHE_DIR`` or the user cache directory.
         cache_mode: ``"reuse"`` (identical payloads are answered from the cache),
             ``"record"`` (always submit, always store), ``"replay"`` (never touch the network)
