@@ -1,11 +1,13 @@
-"""One parameter-shift gradient on ``qpi.remote``: one job for the batch against one per tape.
+"""One parameter-shift gradient on ``qpi.remote``: two jobs for the batch against one per tape.
 
 The circuit is ``StronglyEntanglingLayers`` on 6 qubits with 3 layers (54 trainable angles),
-measuring ``<Z0 Z5>`` with 1,000 shots. One ``qml.grad`` call runs the circuit and its 108
-shifted copies. The ``qpi.remote`` device sends them as ONE job holding one parametric
-circuit with 109 rows; the baseline is the same device with ``batch_jobs=False``, which sends
-one job per tape, as peer plugins do. Both run against a ``LocalServer`` on loopback with the
-cache off, side by side in one process; figures are medians of several repeats.
+measuring ``<Z0 Z5>`` with 1,000 shots. One ``qml.grad`` call runs the circuit, then its 96
+shifted copies (PennyLane's ``param_shift``, which the device leaves to PennyLane so that a
+forward pass never runs the shifts). The ``qpi.remote`` device sends the forward pass as one
+job and the shifted copies as ONE more job, holding one parametric circuit with 96 rows; the
+baseline is the same device with ``batch_jobs=False``, which sends one job per tape, as peer
+plugins do. Both run against a ``LocalServer`` on loopback with the cache off, side by side in
+one process; figures are medians of several repeats.
 
 Run it with ``python -m benchmarks.bench_gradient``.
 """
@@ -99,7 +101,7 @@ def main() -> None:
     for row in run():
         print(row["name"])
         print(
-            f"  qpi.remote (one job):     {row['qpi'] * 1e3:9.1f} ms  {row['qpi_jobs']} job(s), "
+            f"  qpi.remote (batched):     {row['qpi'] * 1e3:9.1f} ms  {row['qpi_jobs']} job(s), "
             f"{row['circuits_in_job']} circuit(s), {row['experiments_in_job']} rows"
         )
         print(

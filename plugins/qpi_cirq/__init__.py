@@ -22,15 +22,17 @@ from qpi.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from qpi_cirq.convert import dumps, to_circuit
+    from qpi_cirq.results import QPIResult
     from qpi_cirq.sampler import QPISampler
 
-__all__ = ["QPISampler", "dumps", "to_circuit"]
+__all__ = ["QPIResult", "QPISampler", "dumps", "to_circuit"]
 
 # Names are imported on first use: the qpi entry point imports ``qpi_cirq.plugin`` (and so
 # this package) whenever a client is created, and that must not import Cirq.
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "QPIResult": "qpi_cirq.results",
         "QPISampler": "qpi_cirq.sampler",
         "dumps": "qpi_cirq.convert",
         "to_circuit": "qpi_cirq.convert",

@@ -84,8 +84,29 @@ def to_circuit(circuit: cirq.AbstractCircuit) -> Circuit:
     builder = _Builder(qubits)
     for moment_index, moment in enumerate(circuit):
         for op in moment:
-            builder.add(op, f"operation {_describe(op)} (moment {moment_index})")
+            builder.add(op, _Location(op, moment_index))
     return builder.finish()
+
+
+class _Location:
+    """Where an operation sits, for error messages, written out only when one is raised.
+
+    ``str(op)`` is not free, and for some operations it fails outright (a symbolic
+    ``PauliStringPhasor`` compares its exponent with 0), so it must never run for a circuit
+    that converts fine.
+    """
+
+    __slots__ = ("moment", "op")
+
+    def __init__(self, op: cirq.Operation, moment: int) -> None:
+        self.op = op
+        self.moment = moment
+
+    def __str__(self) -> str:
+        return f"operation {_describe(self.op)} (moment {self.moment})"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 def dumps(circuit: cirq.AbstractCircuit) -> str:
@@ -405,6 +426,10 @@ def _decompose(op: cirq.Operation, where: str) -> list[cirq.Operation]:
         pieces = cirq.decompose(op, keep=_is_native, on_stuck_raise=None)
     except (ValueError, TypeError) as exc:
         raise ValidationError(f"{where}: Cirq could not decompose it: {exc}") from exc
+    if not _decomposition_is_exact(op, pieces):
+        # Cirq's own decomposition is wrong here (ThreeQubitDiagonalGate on some qubit
+        # orders, Cirq 1.7): send the unitary itself, which MatrixGate decomposes exactly.
+        pieces = [cirq.MatrixGate(cirq.unitary(op)).on(*op.qubits)]
     out: list[cirq.Operation] = []
     for piece in pieces:
         if _is_native(piece):
@@ -422,6 +447,31 @@ def _decompose(op: cirq.Operation, where: str) -> list[cirq.Operation]:
                 raise _unsupported(part, where)
         out.extend(parts)
     return out
+
+
+def _decomposition_is_exact(op: cirq.Operation, pieces: Sequence[cirq.Operation]) -> bool:
+    """Whether ``pieces`` implement ``op``'s unitary (up to global phase).
+
+    Checked for numeric gates on up to three qubits that Cirq had to decompose, where the
+    unitaries are at most 8x8; wider or symbolic operations, and decompositions that use
+    other qubits, are trusted as they are.
+    """
+    if (
+        _is_native(op)
+        or len(pieces) == 1
+        and pieces[0] is op
+        or not 1 <= len(op.qubits) <= _MAX_MATRIX_QUBITS
+        or cirq.is_parameterized(op)
+        or cirq.is_measurement(op)
+        or any(q.dimension != 2 for q in op.qubits)
+        or not cirq.has_unitary(op)
+    ):
+        return True
+    used = {q for piece in pieces for q in piece.qubits}
+    if not used <= set(op.qubits) or any(not cirq.has_unitary(piece) for piece in pieces):
+        return True
+    built = cirq.Circuit(pieces).unitary(qubit_order=op.qubits)
+    return cirq.allclose_up_to_global_phase(built, cirq.unitary(op), atol=1e-8)
 
 
 def _matrix_gate(op: cirq.Operation) -> cirq.Operation | None:
@@ -442,8 +492,11 @@ def _describe(op: cirq.Operation) -> str:
     if isinstance(op.gate, cirq.MeasurementGate):  # str() of a measurement is a long repr
         key = cirq.measurement_key_name(op)
         return f"measure({', '.join(map(str, op.qubits))}, key={key!r})"
-    text = str(op)
-    if len(text) <= 120 and "\n" not in text:
+    try:
+        text = str(op)
+    except (TypeError, ValueError):  # str() of some symbolic operations compares symbols
+        text = ""
+    if text and len(text) <= 120 and "\n" not in text:
         return text
     kind = type(op.gate).__name__ if op.gate is not None else type(op).__name__
     return f"{kind} on {', '.join(map(str, op.qubits))}"
@@ -452,7 +505,7 @@ def _describe(op: cirq.Operation) -> str:
 def _unsupported(piece: cirq.Operation, where: str) -> ValidationError:
     """The error for a piece nothing maps, saying why in Cirq's own terms."""
     name = _describe(piece)
-    part = "" if where.startswith(f"operation {name} ") else f": its part {name}"
+    part = "" if str(where).startswith(f"operation {name} ") else f": its part {name}"
     if isinstance(piece.untagged, cirq.ClassicallyControlledOperation):
         reason = "classically controlled operations cannot be carried"
     elif cirq.is_measurement(piece):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import numbers
 import threading
 from collections.abc import Callable, Sequence
@@ -20,16 +21,19 @@ import cirq
 import duet
 
 from qpi.client import QPIClient
-from qpi.errors import ValidationError
+from qpi.errors import QPIError, ValidationError
 from qpi.hooks import TranslatedCircuit
 from qpi.job import Job
 from qpi.payload import JobPayload
+from qpi.qpu_limits import check_fits
 from qpi_cirq.convert import to_circuit
-from qpi_cirq.results import results_from_job, to_results
+from qpi_cirq.results import empty_results, results_from_job, to_results
 from qpi_cirq.sweeps import to_resolvers, wire_entry
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from qpi.result import JobResult
 
 __all__ = ["QPISampler"]
 
@@ -125,13 +129,16 @@ class QPISampler(cirq.Sampler):
         Args:
             program: The circuit to sample.
             params: The sweep (``None`` or ``{}`` for a circuit without symbols).
-            repetitions: Shots per sweep point.
+            repetitions: Shots per sweep point; 0 gives results with no records and sends
+                nothing.
 
         Returns:
-            One ``cirq.ResultDict`` per sweep point, in sweep order, with ``params`` set.
+            One [`QPIResult`][qpi_cirq.results.QPIResult] (a ``cirq.ResultDict`` with the
+            ``job_id``) per sweep point, in sweep order, with ``params`` set.
 
         Raises:
-            ValidationError: If the circuit cannot be carried or a symbol has no value.
+            ValidationError: If the circuit cannot be carried, a symbol has no value, or the
+                circuit is wider (or asks for more shots) than the QPU offers.
             JobFailedError: If the job failed on the server.
             JobTimeoutError: If the job did not finish within ``timeout``.
         """
@@ -140,8 +147,12 @@ class QPISampler(cirq.Sampler):
     async def run_sweep_async(
         self, program: cirq.AbstractCircuit, params: cirq.Sweepable, repetitions: int = 1
     ) -> Sequence[cirq.Result]:
-        """`run_sweep` without blocking the event loop (``asyncio`` or ``duet``)."""
-        return await _in_worker_thread(self.run_sweep, program, params, repetitions)
+        """[`run_sweep`][qpi_cirq.sampler.QPISampler.run_sweep] without blocking the event loop.
+
+        Works under ``asyncio`` and ``duet``. Cancelling the task while it waits cancels the
+        job on the server.
+        """
+        return (await self.run_batch_async([program], [params], repetitions))[0]
 
     def run_batch(
         self,
@@ -155,28 +166,19 @@ class QPISampler(cirq.Sampler):
             programs: The circuits.
             params_list: One sweep per circuit (``None``: no symbols anywhere).
             repetitions: Shots for every circuit, or one number per circuit (sent as each
-                circuit's own ``shots`` when they differ).
+                circuit's own ``shots`` when they differ; a circuit with 0 is not sent).
 
         Returns:
             Per circuit, one ``cirq.ResultDict`` per sweep point.
 
         Raises:
-            ValidationError: If the lists' lengths differ, or a circuit cannot be carried.
+            ValidationError: If the lists' lengths differ, a circuit cannot be carried, or a
+                circuit is wider (or asks for more shots) than the QPU offers.
             JobFailedError: If the job failed on the server.
             JobTimeoutError: If the job did not finish within ``timeout``.
         """
-        params_list, counts = _batch_arguments(programs, params_list, repetitions)
-        # Circuits share the job's shots unless the repetitions differ.
-        own_shots = len(set(counts)) > 1
-        entries: list[TranslatedCircuit | None] = []
-        for program, params, reps in zip(programs, params_list, counts, strict=True):
-            circuit = to_circuit(program)
-            resolvers = to_resolvers(params, circuit.parameters or ())
-            # An empty sweep gives no results, as with any cirq.Sampler, and costs nothing.
-            entries.append(
-                wire_entry(circuit, resolvers, reps if own_shots else None) if resolvers else None
-            )
-        return self._run(entries, counts[0] if counts else 1)
+        planned = self._plan(programs, params_list, repetitions)
+        return self._collect(self._submit(planned), planned)
 
     def sample(
         self, program: cirq.AbstractCircuit, *, repetitions: int = 1, params: cirq.Sweepable = None
@@ -216,8 +218,25 @@ class QPISampler(cirq.Sampler):
         params_list: Sequence[cirq.Sweepable] | None = None,
         repetitions: int | Sequence[int] = 1,
     ) -> Sequence[Sequence[cirq.Result]]:
-        """`run_batch` without blocking the event loop (``asyncio`` or ``duet``)."""
-        return await _in_worker_thread(self.run_batch, programs, params_list, repetitions)
+        """[`run_batch`][qpi_cirq.sampler.QPISampler.run_batch] without blocking the event loop.
+
+        Works under ``asyncio`` and ``duet``. Cancelling the task while it waits cancels the
+        job on the server.
+        """
+        planned = await _in_worker_thread(self._plan, programs, params_list, repetitions)
+        # Interrupted while submitting: the job may still be created; cancel it when it is.
+        job = await _in_worker_thread(self._submit, planned, on_interrupt=_cancel_when_submitted)
+        if job is None:
+            return self._collect(None, planned)
+
+        def cancel_unless_finished(waiting: concurrent.futures.Future[Any]) -> None:
+            if not waiting.done():  # the wait was interrupted, not the job: cancel it
+                _cancel_quietly(job)
+
+        result = await _in_worker_thread(
+            job.result, self.timeout, on_interrupt=cancel_unless_finished
+        )
+        return self._collect_result(result, planned)
 
     def job_results(self, job_id: str) -> list[list[cirq.ResultDict]]:
         """The Cirq results of a job this sampler (or ``QPIClient.run``) submitted, by id.
@@ -250,27 +269,105 @@ class QPISampler(cirq.Sampler):
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _run(
-        self, entries: Sequence[TranslatedCircuit | None], shots: int
-    ) -> list[list[cirq.ResultDict]]:
-        sent = [entry for entry in entries if entry is not None]
+    def _plan(
+        self,
+        programs: Sequence[cirq.AbstractCircuit],
+        params_list: Sequence[cirq.Sweepable] | None,
+        repetitions: int | Sequence[int],
+    ) -> _Planned:
+        """Convert every program and sweep; nothing is sent yet."""
+        params_list, counts = _batch_arguments(programs, params_list, repetitions)
+        # Circuits share the job's shots unless the repetitions of those sent differ.
+        own_shots = len({reps for reps in counts if reps}) > 1
+        entries: list[TranslatedCircuit | None] = []
+        for program, params, reps in zip(programs, params_list, counts, strict=True):
+            circuit = to_circuit(program)
+            resolvers = to_resolvers(params, circuit.parameters or ())
+            # An empty sweep gives no results, as with any cirq.Sampler, and costs nothing.
+            if not resolvers:
+                entries.append(None)
+                continue
+            entry = wire_entry(circuit, resolvers, reps if own_shots else None)
+            entry.context["num_qubits"] = circuit.num_qubits
+            entries.append(entry)
+        return _Planned(entries, counts)
+
+    def _submit(self, planned: _Planned) -> Job | None:
+        """Check the circuits against the QPU, then submit them as one job (``None``: none)."""
+        sent = planned.sent()
         if not sent:
-            return [[] for _ in entries]
-        payload = JobPayload(
-            circuits=tuple(entry.payload for entry in sent),
-            shots=shots,
-            qpu_target=self._client.resolve_qpu(self.backend),
+            return None
+        shots = planned.job_shots()
+        target = self._client.resolve_qpu(self.backend)
+        check_fits(
+            self._client.get_qpu(target),
+            (
+                (f"circuit {index}", entry.context["num_qubits"], entry.payload.shots or shots)
+                for index, entry in planned.indexed_sent()
+            ),
         )
-        job = self._client.submit(payload, sent)
-        grouped = iter(job.result(self.timeout).by_circuit())
+        payload = JobPayload(
+            circuits=tuple(entry.payload for entry in sent), shots=shots, qpu_target=target
+        )
+        return self._client.submit(payload, sent)
+
+    def _collect(self, job: Job | None, planned: _Planned) -> list[list[cirq.ResultDict]]:
+        result = None if job is None else job.result(self.timeout)
+        return self._collect_result(result, planned)
+
+    def _collect_result(
+        self, result: JobResult | None, planned: _Planned
+    ) -> list[list[cirq.ResultDict]]:
+        grouped = iter(result.by_circuit() if result is not None else ())
+        out: list[list[cirq.ResultDict]] = []
+        for entry, reps in zip(planned.entries, planned.repetitions, strict=True):
+            if entry is None:
+                out.append([])
+            elif not reps:
+                out.append(empty_results(entry.context["layout"], entry.context["resolvers"]))
+            else:
+                layout, resolvers = entry.context["layout"], entry.context["resolvers"]
+                job_id = None if result is None else result.job_id
+                out.append(to_results(next(grouped), layout, resolvers, self.seed, job_id))
+        return out
+
+
+class _Planned:
+    """The converted entries of a batch (``None`` for an empty sweep) and their repetitions."""
+
+    def __init__(self, entries: list[TranslatedCircuit | None], repetitions: list[int]) -> None:
+        self.entries = entries
+        self.repetitions = repetitions
+
+    def indexed_sent(self) -> list[tuple[int, TranslatedCircuit]]:
+        """``(program index, entry)`` of the entries that run (a sweep point and repetitions)."""
         return [
-            []
-            if entry is None
-            else to_results(
-                next(grouped), entry.context["layout"], entry.context["resolvers"], self.seed
-            )
-            for entry in entries
+            (index, entry)
+            for index, (entry, reps) in enumerate(zip(self.entries, self.repetitions, strict=True))
+            if entry is not None and reps
         ]
+
+    def sent(self) -> list[TranslatedCircuit]:
+        """The entries that go into the job."""
+        return [entry for _, entry in self.indexed_sent()]
+
+    def job_shots(self) -> int:
+        """The job's shots: the repetitions of the first circuit sent."""
+        return next(reps for entry, reps in zip(self.entries, self.repetitions) if entry and reps)
+
+
+def _cancel_when_submitted(submitting: concurrent.futures.Future[Job | None]) -> None:
+    def cancel(done: concurrent.futures.Future[Job | None]) -> None:
+        if not done.cancelled() and done.exception() is None and done.result() is not None:
+            _cancel_quietly(done.result())
+
+    submitting.add_done_callback(cancel)
+
+
+def _cancel_quietly(job: Job) -> None:
+    """Cancel a job whose waiter went away; a job that just finished is left as it is."""
+    with contextlib.suppress(QPIError):
+        job.cancel()
 
 
 def _batch_arguments(
@@ -296,34 +393,57 @@ def _batch_arguments(
                 "counts; give one count, or one per program"
             )
     for count in counts:
-        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
-            raise ValidationError(f"repetitions must be positive integers, got {count!r}")
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+            raise ValidationError(
+                f"repetitions must be non-negative integers, got {count!r} (0 gives empty "
+                "results and sends nothing)"
+            )
     return sweeps, [int(count) for count in counts]
 
 
 # -- running blocking work from async code ------------------------------------------------------
 
 
-async def _in_worker_thread(function: Callable[..., T], *args: Any) -> T:
+async def _in_worker_thread(
+    function: Callable[..., T],
+    *args: Any,
+    on_interrupt: Callable[[concurrent.futures.Future[T]], None] | None = None,
+) -> T:
     """Run ``function(*args)`` in a thread and await it under duet or asyncio.
 
     Cirq drives its async sampler methods with ``duet`` (its ``run_batch`` is
     ``duet.sync(run_batch_async)``), users with ``asyncio``: each needs its own kind of future.
     Duet is checked first because ``duet.run`` may be running inside an asyncio loop (a
     notebook), where only the duet scheduler can resume this coroutine.
+
+    Args:
+        function: The blocking call.
+        *args: Its arguments.
+        on_interrupt: Called with the thread's future when the awaiting coroutine is
+            interrupted (a cancelled task) before it receives the outcome; the thread itself
+            cannot be stopped, so this is where its work is undone.
     """
-    if _in_duet_task():
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        worker = threading.Thread(
-            target=_fill, args=(future, function, args), name="qpi-cirq-sampler", daemon=True
-        )
-        worker.start()
-        return await duet.AwaitableFuture.wrap(future)
     try:
         asyncio.get_running_loop()
-    except RuntimeError:  # driven by something else (a bare coroutine.send): just run it
+        in_asyncio = True
+    except RuntimeError:
+        in_asyncio = False
+    duet_task = _in_duet_task()
+    if not duet_task and not in_asyncio:  # a bare coroutine.send(): just run it
         return function(*args)
-    return await asyncio.to_thread(function, *args)
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+    worker = threading.Thread(
+        target=_fill, args=(future, function, args), name="qpi-cirq-sampler", daemon=True
+    )
+    worker.start()
+    try:
+        if duet_task:
+            return await duet.AwaitableFuture.wrap(future)
+        return await asyncio.wrap_future(future)
+    except BaseException:
+        if on_interrupt is not None and not (future.done() and future.exception() is not None):
+            on_interrupt(future)
+        raise
 
 
 def _in_duet_task() -> bool:

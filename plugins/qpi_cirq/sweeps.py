@@ -7,6 +7,7 @@ driver binds positionally.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -108,11 +109,28 @@ def to_resolvers(params: Any, symbols: Sequence[str]) -> list[cirq.ParamResolver
 
 
 def _looks_like_rows(params: Any) -> bool:
+    """Rows of numbers (``[[0.1, 2], [0.3, 4]]``), not a nested ``cirq.Sweepable``.
+
+    A list of lists of resolvers or sweeps is a Sweepable Cirq flattens, so a list counts as
+    rows only when every element of every row is a number.
+    """
     if isinstance(params, np.ndarray):
         return params.ndim == 2
     if not isinstance(params, list | tuple) or not params:
         return False
-    return all(isinstance(row, list | tuple | np.ndarray) for row in params)
+    return all(
+        isinstance(row, np.ndarray)
+        and row.dtype.kind in "biuf"
+        or isinstance(row, list | tuple)
+        and all(map(_is_number, row))
+        for row in params
+    )
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, sympy.Basic):
+        return bool(value.is_number)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def circuit_rows(

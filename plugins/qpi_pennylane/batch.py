@@ -24,7 +24,8 @@ from qpi import qasm3
 from qpi.circuit import Circuit
 from qpi.errors import ValidationError
 from qpi.payload import MAX_PAYLOAD_BYTES, CircuitPayload, JobPayload
-from qpi_pennylane.measurements import counts_in_wire_order, sample_rng, tape_result
+from qpi_pennylane.measurements import sample_rng, tape_result
+from qpi_pennylane.outcomes import Outcomes
 from qpi_pennylane.translate import TapeCircuit, TapeTranslator
 
 if TYPE_CHECKING:
@@ -150,11 +151,12 @@ class JobPlan:
             entropy: Seeds the order of synthesised samples; together with the entry and row
                 it fixes each experiment's order, so processing a result twice agrees.
         """
-        counts: list[list[dict[str, int]]] = [[{}] * len(shot_components(t)) for t in self.tapes]
+        counts: list[list[Any]] = [[{}] * len(shot_components(t)) for t in self.tapes]
         rngs: list[list[Any]] = [[None] * len(row) for row in counts]
         for entry_index, exp in experiments:
             tape_index, component = self.entries[entry_index].slots[exp.row]
-            counts[tape_index][component] = counts_in_wire_order(exp.counts or {})
+            width = len(self.translated[tape_index].measured_wires)
+            counts[tape_index][component] = Outcomes.from_qpu(exp.counts or {}, width)
             rngs[tape_index][component] = sample_rng(*entropy, entry_index, exp.row)
         return [
             tape_result(tape, counts[i], self.translated[i].measured_wires, rngs[i])

@@ -13,7 +13,8 @@ Example:
         qml.CNOT(wires=[0, 1])
         return qml.expval(qml.Z(0) @ qml.Z(1))
 
-    qml.grad(circuit)(qml.numpy.array(0.3))  # one job: the circuit and its shifts
+    circuit(qml.numpy.array(0.3))  # one job: the circuit alone
+    qml.grad(circuit)(qml.numpy.array(0.3))  # two: the circuit, then all its shifts
     ```
 """
 
@@ -29,8 +30,8 @@ from pennylane.exceptions import DeviceError
 from pennylane.tape import QuantumScript
 
 from qpi.errors import ValidationError
+from qpi.qpu_limits import check_fits
 from qpi_pennylane.batch import JobPlan, plan_jobs
-from qpi_pennylane.gradients import DerivativePlan, differentiable
 from qpi_pennylane.transforms import compile_pipeline
 
 if TYPE_CHECKING:
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["QPIDevice"]
 
-#: diff_method values the device answers with its own (one-job) parameter-shift.
-_DEVICE_GRADIENTS = frozenset({"best", "parameter-shift", "device"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 
 
@@ -51,8 +50,8 @@ class QPIDevice(Device):
 
     All tapes of one execution (a QNode call, a gradient, a broadcast batch) are sent as ONE
     job. Tapes that differ only in parameter values share one parametric OpenQASM 3 circuit
-    with one row of values each, bound on the server. Parameter-shift gradients are computed
-    by the device, in the same job as the circuit they differentiate.
+    with one row of values each, bound on the server. A gradient is PennyLane's ``param_shift``
+    applied before the device decomposes the tape; all its shifted tapes are one job.
 
     Args:
         wires: The device's wires: a number, or an iterable of labels. Wire ``wires[i]`` is
@@ -152,41 +151,27 @@ class QPIDevice(Device):
     def supports_derivatives(
         self, execution_config: ExecutionConfig | None = None, circuit: QuantumScript | None = None
     ) -> bool:
-        """Whether the device computes the gradient itself (first-order parameter-shift).
+        """Always ``False``: gradients are PennyLane's transforms, each batch ONE job.
 
-        True for ``diff_method`` ``"best"``, ``"parameter-shift"`` or ``"device"`` on circuits
-        that return ``expval``, ``var`` or ``probs``. Other methods and higher orders are left
-        to PennyLane's transforms, which still send each batch as one job.
+        With ``diff_method="best"`` or ``"parameter-shift"`` PennyLane applies
+        ``qml.gradients.param_shift`` to the QNode's tape before the device decomposes it, so
+        every gate is shifted by its own rule (``DoubleExcitation``: 4 shifted tapes, not the
+        16 of its decomposition), exactly as on ``default.qubit``. A forward pass runs only
+        the circuit; the shifted tapes of a gradient arrive in one ``execute`` call, which
+        is one job.
         """
-        config = execution_config or ExecutionConfig()
-        if config.gradient_method not in _DEVICE_GRADIENTS or config.derivative_order != 1:
-            return False
-        return differentiable(circuit)
+        return False
 
     def setup_execution_config(
         self, config: ExecutionConfig | None = None, circuit: QuantumScript | None = None
     ) -> ExecutionConfig:
-        """Resolve the gradient method and the mid-circuit measurement method.
-
-        The device's own parameter-shift is used wherever it applies, with the gradient
-        computed on execution unless the QNode says ``grad_on_execution=False``: a gradient
-        step is then ONE job holding the circuit and all its shifted copies.
+        """Resolve the mid-circuit measurement method (only ``"deferred"`` runs on a QPU).
 
         Raises:
             DeviceError: For a mid-circuit measurement method other than ``"deferred"``.
         """
         config = config or ExecutionConfig()
-        updates: dict[str, Any] = {"mcm_config": _deferred(config.mcm_config, self.name)}
-        if self.supports_derivatives(config, circuit):
-            updates.update(
-                gradient_method="parameter-shift",
-                use_device_gradient=True,
-                use_device_jacobian_product=False,
-                grad_on_execution=True
-                if config.grad_on_execution is None
-                else config.grad_on_execution,
-            )
-        return replace(config, **updates)
+        return replace(config, mcm_config=_deferred(config.mcm_config, self.name))
 
     def preprocess_transforms(
         self, execution_config: ExecutionConfig | None = None
@@ -203,47 +188,17 @@ class QPIDevice(Device):
         circuits: QuantumScript | Sequence[QuantumScript],
         execution_config: ExecutionConfig | None = None,
     ) -> Any:
-        """Run the tapes as ONE job and return their results in PennyLane's shapes."""
+        """Run the tapes as ONE job and return their results in PennyLane's shapes.
+
+        Raises:
+            ValidationError: If a tape uses more qubits, or more shots, than the QPU offers
+                (checked before anything is sent).
+        """
         single = isinstance(circuits, QuantumScript)
         tapes = (circuits,) if single else tuple(circuits)
         self._track_batch()
         results = self._run(tapes, with_results=len(tapes))
         return results[0] if single else tuple(results)
-
-    def execute_and_compute_derivatives(
-        self,
-        circuits: QuantumScript | Sequence[QuantumScript],
-        execution_config: ExecutionConfig | None = None,
-    ) -> tuple[Any, Any]:
-        """Run the tapes and their parameter-shifted copies as ONE job.
-
-        Returns:
-            The results and, per tape, its jacobian.
-        """
-        config = execution_config or ExecutionConfig()
-        single = isinstance(circuits, QuantumScript)
-        tapes = (circuits,) if single else tuple(circuits)
-        plan = DerivativePlan(tapes, config.gradient_keyword_arguments)
-        self._track_batch(execute_and_derivative_batches=1, derivatives=len(tapes))
-        results = self._run(tapes + tuple(plan.tapes), with_results=len(tapes))
-        forward, jacobians = results[: len(tapes)], plan.jacobians(results[len(tapes) :])
-        if single:
-            return forward[0], jacobians[0]
-        return tuple(forward), jacobians
-
-    def compute_derivatives(
-        self,
-        circuits: QuantumScript | Sequence[QuantumScript],
-        execution_config: ExecutionConfig | None = None,
-    ) -> Any:
-        """Run the parameter-shifted copies of the tapes as ONE job; return the jacobians."""
-        config = execution_config or ExecutionConfig()
-        single = isinstance(circuits, QuantumScript)
-        tapes = (circuits,) if single else tuple(circuits)
-        plan = DerivativePlan(tapes, config.gradient_keyword_arguments)
-        self._track_batch(derivative_batches=1, derivatives=len(tapes))
-        jacobians = plan.jacobians(self._run(tuple(plan.tapes), with_results=0))
-        return jacobians[0] if single else jacobians
 
     def _run(self, tapes: Sequence[QuantumScript], *, with_results: int) -> list[Any]:
         """Execute tapes (one job, or one per tape without batching) and track them."""
@@ -259,6 +214,7 @@ class QPIDevice(Device):
         else:
             planned = [plan_jobs((tape,), self.wires, target)[0] for tape in tapes]
         client = self.client
+        _check_fits(client.get_qpu(target), planned)
         # Submit every job before waiting on any, so they queue together.
         jobs = [client.submit(payload) for _, payload in planned]
         results: list[Any] = []
@@ -303,6 +259,18 @@ class QPIDevice(Device):
                 info["results"] = results[index]
             self.tracker.update(**info)
             self.tracker.record()
+
+
+def _check_fits(record: dict[str, Any], planned: Sequence[tuple[JobPlan, Any]]) -> None:
+    """Refuse, before sending, a batch whose circuits are too wide or long for the QPU."""
+    check_fits(
+        record,
+        (
+            (f"tape {entry.slots[0][0]}", entry.template.num_qubits, entry.shots)
+            for plan, _ in planned
+            for entry in plan.entries
+        ),
+    )
 
 
 def _deferred(mcm_config: Any, name: str) -> Any:

@@ -2,25 +2,20 @@
 
 [`compile_pipeline`][qpi_pennylane.transforms.compile_pipeline] assembles, in order:
 
-1. [`require_shots`][qpi_pennylane.transforms.require_shots]: a QPU samples, so an analytic
-   execution is refused with a message
+1. :func:`validate_qpu_measurements` (only measurements computed from samples), then
+   :func:`require_shots`: a QPU samples, so an analytic execution is refused with a message
    that says how to set shots;
 2. ``defer_measurements``: mid-circuit measurements and ``qml.cond`` become controlled gates
    (a no-op for tapes without them);
-3. ``decompose`` into the gates the wire carries
-   ([`qpi_pennylane.translate.GATE_MAP`][qpi_pennylane.translate.GATE_MAP]),
-   with [`decompose_or_unitary`][qpi_pennylane.transforms.decompose_or_unitary] for operations that
-   only define a matrix;
-4. ``validate_device_wires`` and
-   [`validate_qpu_measurements`][qpi_pennylane.transforms.validate_qpu_measurements];
-5. [`split_measurements`][qpi_pennylane.grouping.split_measurements]: PennyLane's
-   ``split_non_commuting``
+3. ``decompose`` into the gates the wire carries (:data:`qpi_pennylane.translate.GATE_MAP`),
+   with :func:`decompose_or_unitary` for operations that only define a matrix;
+4. ``validate_device_wires``, and for a device without wires :func:`measure_tape_wires`;
+5. :func:`~qpi_pennylane.grouping.split_measurements`: PennyLane's ``split_non_commuting``
    makes one tape per group of qubit-wise commuting observables, expectation values of
    Hamiltonians split into their terms; ``var``, ``sample`` and ``counts`` of a sum, which
    PennyLane cannot split, keep the sum whole;
-6. ``validate_observables``, then ``diagonalize_measurements`` for Pauli words and
-   [`diagonalize_remaining`][qpi_pennylane.transforms.diagonalize_remaining] for the rest
-   (``Hermitian``, ``Projector``, sums): their
+6. ``validate_observables``, then :func:`diagonalize_pauli_words` for Pauli words and
+   :func:`diagonalize_remaining` for the rest (``Hermitian``, ``Projector``, sums): their
    diagonalizing gates are appended and the measurement keeps their eigenvalues, in the
    order of the computational basis;
 7. ``decompose`` again (for those diagonalizing gates), and ``broadcast_expand``, which turns
@@ -55,7 +50,9 @@ __all__ = [
     "accepts_observable",
     "compile_pipeline",
     "decompose_or_unitary",
+    "diagonalize_pauli_words",
     "diagonalize_remaining",
+    "measure_tape_wires",
     "require_shots",
     "validate_qpu_measurements",
 ]
@@ -104,8 +101,10 @@ def validate_qpu_measurements(
     for mp in tape.measurements:
         if not isinstance(mp, SampleMeasurement):
             raise DeviceError(
-                f"Measurement {mp} not accepted with finite shots on {name}: a QPU returns "
-                "samples, so only expval, var, probs, sample and counts are supported"
+                f"Measurement {mp} is not supported on {name} (not accepted with finite "
+                "shots, nor without): a QPU returns samples, so only expval, var, probs, "
+                "sample and counts are available; state snapshots (qml.Snapshot, "
+                "qml.snapshots) need a simulator such as default.qubit"
             )
     return (tape,), _identity
 
@@ -115,6 +114,49 @@ def accepts_observable(obs: Any) -> bool:
     if obs.pauli_rep is not None:
         return True
     return bool(obs.has_diagonalizing_gates)
+
+
+@transform
+def measure_tape_wires(tape: QuantumScript) -> tuple[QuantumScriptBatch, PostprocessingFn]:
+    """Give a measurement of "all wires" (``qml.counts()``, ``qml.probs()``) the tape's wires.
+
+    Only for a device built without wires: each tape then measures its own wires, in the
+    order the tape uses them, as ``default.qubit`` does (a device with wires measures all of
+    them, which ``validate_device_wires`` fills in).
+    """
+    if not any(_measures_all(mp) for mp in tape.measurements):
+        return (tape,), _identity
+    wires = tape.wires
+    measurements = [
+        type(mp)(wires=wires, **_keywords(mp)) if _measures_all(mp) else mp
+        for mp in tape.measurements
+    ]
+    return (tape.copy(measurements=measurements),), _identity
+
+
+def _measures_all(mp: Any) -> bool:
+    return mp.obs is None and mp.mv is None and not len(mp.wires)
+
+
+def _keywords(mp: Any) -> dict[str, Any]:
+    return {"all_outcomes": mp.all_outcomes} if isinstance(mp, CountsMP) else {}
+
+
+@transform
+def diagonalize_pauli_words(tape: QuantumScript) -> tuple[QuantumScriptBatch, PostprocessingFn]:
+    """PennyLane's ``diagonalize_measurements`` into Z words, keeping ``all_outcomes``.
+
+    PennyLane rebuilds a rotated ``counts`` without its ``all_outcomes=True``, so the
+    eigenvalues never seen would be missing from the result; it is put back here.
+    """
+    (rotated,), postprocess = diagonalize_measurements(tape, supported_base_obs=[qml.Z])
+    measurements = [
+        CountsMP(obs=new.obs, all_outcomes=True)
+        if isinstance(old, CountsMP) and old.all_outcomes and not new.all_outcomes
+        else new
+        for old, new in zip(tape.measurements, rotated.measurements, strict=True)
+    ]
+    return (rotated.copy(measurements=measurements),), postprocess
 
 
 @transform
@@ -211,6 +253,9 @@ def compile_pipeline(
         return op.name in gate_names
 
     pipeline = CompilePipeline()
+    # What a QPU cannot measure is refused before shots are asked for: "not supported" is
+    # the answer whether or not the tape has shots.
+    pipeline.add_transform(validate_qpu_measurements, name=name)
     pipeline.add_transform(require_shots, name=name)
     if mcm_method == "deferred":
         # A QPU measures at the end only; postselection would need a Projector gate.
@@ -225,10 +270,11 @@ def compile_pipeline(
     }
     pipeline.add_transform(decompose, **decompose_kwargs)
     pipeline.add_transform(validate_device_wires, wires, name=name)
-    pipeline.add_transform(validate_qpu_measurements, name=name)
+    if wires is None:
+        pipeline.add_transform(measure_tape_wires)
     pipeline.add_transform(split_measurements)
     pipeline.add_transform(validate_observables, stopping_condition=accepts_observable, name=name)
-    pipeline.add_transform(diagonalize_measurements, supported_base_obs=[qml.Z])
+    pipeline.add_transform(diagonalize_pauli_words)
     pipeline.add_transform(diagonalize_remaining)
     pipeline.add_transform(decompose, **decompose_kwargs)
     pipeline.add_transform(broadcast_expand)

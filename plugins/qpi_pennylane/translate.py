@@ -228,6 +228,6 @@ def _unwrap(value: Any) -> Any:
 def _measured_wires(tape: QuantumScript, index: dict[Any, int]) -> list[Any]:
     wanted: set[Any] = set()
     for mp in tape.measurements:
-        wires: Iterable[Any] = mp.wires if len(mp.wires) else index
+        wires: Iterable[Any] = mp.wires if len(mp.wires) else tape.wires
         wanted.update(wires)
     return sorted(wanted, key=index.__getitem__)

@@ -71,6 +71,17 @@ class ServerConfig:
             1 MiB limit on a JSON field).
         max_response_bytes: Largest body of one list response; a page that would be larger
             is refused with 400 saying to ask for fewer items or fields.
+        keep_alive_timeout: Seconds an idle connection (kept alive, or new and silent) stays
+            open.
+        header_timeout: Seconds from a request's first byte to the end of its headers
+            (408 and close after).
+        body_timeout: Seconds from the end of a request's headers to the end of its body
+            (closed after).
+        offer_wait: Answer ``GET /api/jobs/{id}?wait=S`` as a long-poll and advertise it in
+            ``/api/health`` (``False``: ignore ``wait``, as a real server does, so clients
+            poll).
+        max_connections: Open connections beyond which new ones get 503 and are closed;
+            ``0`` picks half the process's open-file limit, at most 1,000.
         default_user_seconds: QPU-seconds of the default user created on first start.
         qpus: The built-in QPUs created on first start.
         idle_threshold: Seconds a booking holder keeps a QPU after their last job finished.
@@ -97,6 +108,11 @@ class ServerConfig:
     max_body_bytes: int = 1024 * 1024
     max_result_bytes: int = 1024 * 1024
     max_response_bytes: int = 32 * 1024 * 1024
+    keep_alive_timeout: float = 75.0
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    max_connections: int = 0
+    offer_wait: bool = True
     default_user_seconds: float = 1_000_000.0
     qpus: tuple[QPUDefinition, ...] = BUILTIN_QPUS
     idle_threshold: float = 5.0

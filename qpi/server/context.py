@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from qpi.server.auth import Authenticator, TokenSigner
 from qpi.server.bootstrap import Credentials
+from qpi.server.completion import JobWatch
 from qpi.server.config import ServerConfig
 from qpi.server.logins import LoginLimiter, PasswordGate
 from qpi.server.scheduler import Scheduler
@@ -27,6 +28,7 @@ class ServerContext:
         password_gate: Runs the password checks of logins on threads of their own.
         scheduler: Runs jobs; wake it after anything that may make a job runnable.
         credentials: The bootstrap credentials (secrets hidden from the repr).
+        watch: The requests waiting for jobs to finish (``?wait=``); the store notifies it.
     """
 
     config: ServerConfig
@@ -37,3 +39,7 @@ class ServerContext:
     scheduler: Scheduler = field(repr=False)
     credentials: Credentials
     password_gate: PasswordGate = field(repr=False)
+    watch: JobWatch = field(default_factory=JobWatch, repr=False)
+
+    def __post_init__(self) -> None:
+        self.store.on_job_change(self.watch.notify)

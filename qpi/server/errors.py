@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -187,6 +188,8 @@ class GuardMiddleware:
         except BodyTooLarge:
             if not started:
                 await _send_error(send, 413, self._too_large())
+        except ClientDisconnect:
+            return  # the client left (or was cut off for being slow): nobody to answer
         except Exception as exc:
             if is_disk_full(exc):
                 LOGGER.error("disk full on %s %s", scope.get("method"), scope.get("path"))

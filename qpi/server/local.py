@@ -17,6 +17,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,16 +28,15 @@ from qpi.errors import QPIError
 from qpi.server.app import create_app
 from qpi.server.bootstrap import CREDENTIALS_FILE, Credentials
 from qpi.server.config import ServerConfig
-from qpi.server.protocol import QPIH11Protocol
+from qpi.server.logfilter import rate_limited_logging
+from qpi.server.protocol import ConnectionLimits, default_max_connections, protocol_factory
 
 __all__ = ["LocalServer"]
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
-#: Seconds an idle keep-alive connection stays open. uvicorn's default (5 s) equals the
-#: original client's fixed polling interval, so its polls raced the server closing their
-#: connection and failed with ``ConnectionError`` now and then (it has no retries).
-KEEP_ALIVE_TIMEOUT = 75
+#: The largest request line plus headers h11 buffers (a larger one is a 400).
+MAX_HEADER_BYTES = 16 * 1024
 
 
 class _Uvicorn(uvicorn.Server):
@@ -44,6 +44,8 @@ class _Uvicorn(uvicorn.Server):
 
     _loop: asyncio.AbstractEventLoop | None = None
     _wakeup: asyncio.Event | None = None
+    #: Called when shutdown begins, before waiting for busy connections (ends long-polls).
+    before_shutdown: Callable[[], None] | None = None
 
     async def main_loop(self) -> None:
         """Tick like uvicorn, but wake up as soon as `request_exit` is called."""
@@ -63,6 +65,8 @@ class _Uvicorn(uvicorn.Server):
             server.close()
         for sock in sockets or []:
             sock.close()
+        if self.before_shutdown is not None:
+            self.before_shutdown()
         state = self.server_state
         for connection in list(state.connections):
             connection.shutdown()  # idle keep-alive connections close now, busy ones after
@@ -81,6 +85,38 @@ class _Uvicorn(uvicorn.Server):
         if loop is not None and wakeup is not None:
             with contextlib.suppress(RuntimeError):  # the loop may already be closed
                 loop.call_soon_threadsafe(wakeup.set)
+
+
+def _uvicorn_config(
+    app: Any, config: ServerConfig, log_level: str, access_log: bool
+) -> uvicorn.Config:
+    """The settings of uvicorn: every wait bounded, every connection counted."""
+    limits = ConnectionLimits(
+        header_timeout=config.header_timeout,
+        body_timeout=config.body_timeout,
+        max_connections=config.max_connections or default_max_connections(),
+    )
+    return uvicorn.Config(
+        app,
+        http=protocol_factory(limits),
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=5,
+        # uvicorn's default (5 s) equals the original client's fixed polling interval, so its
+        # polls raced the server closing their connection and failed now and then.
+        timeout_keep_alive=config.keep_alive_timeout,  # type: ignore[arg-type]
+        # Connections beyond the limit are refused by the protocol; this bounds requests
+        # (tasks) in flight on the connections there are.
+        limit_concurrency=limits.max_connections + 1,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+    )
+
+
+def _end_waits(app: Any) -> None:
+    """Answer the requests waiting for jobs now, so stopping is not held up by them."""
+    ctx = getattr(app.state, "ctx", None)
+    if ctx is not None:
+        ctx.watch.close()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -178,16 +214,8 @@ class LocalServer:
         except BaseException:
             sock.close()
             raise
-        server = _Uvicorn(
-            uvicorn.Config(
-                app,
-                http=QPIH11Protocol,
-                log_level=self._log[0],
-                access_log=self._log[1],
-                timeout_graceful_shutdown=5,
-                timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
-            )
-        )
+        server = _Uvicorn(_uvicorn_config(app, config, *self._log))
+        server.before_shutdown = lambda: _end_waits(app)
         thread = threading.Thread(
             target=self._serve, args=(server, sock), name="qpi-local-server", daemon=True
         )
@@ -208,7 +236,7 @@ class LocalServer:
     @staticmethod
     def _serve(server: _Uvicorn, sock: socket.socket) -> None:
         # uvicorn exits the "process" when start-up fails; in a thread that is just the end.
-        with contextlib.suppress(SystemExit):
+        with contextlib.suppress(SystemExit), rate_limited_logging():
             try:
                 server.run(sockets=[sock])
             finally:

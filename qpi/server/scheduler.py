@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from qpi.server import dates, executors
+from qpi.server import dates, executors, results
 from qpi.server.config import SIMULATOR_MAX_QUBITS, ServerConfig
 from qpi.server.store import Store
 
@@ -237,6 +237,7 @@ class Scheduler:
         try:
             future = _pool_submit(
                 self._pool,
+                results.run_encoded,  # the worker encodes the results and checks their size
                 executors.run_job,
                 job["payload"],
                 executor_type=qpu["executor_type"],
@@ -244,6 +245,7 @@ class Scheduler:
                 seed=job_seed(self.config.seed, job["seq"]),
                 max_qubits=min(num_qubits, SIMULATOR_MAX_QUBITS),
                 max_shots=self.config.max_shots,
+                max_result_bytes=self.config.max_result_bytes,
             )
         except (BrokenProcessPool, RuntimeError):
             # The pool broke before the job reached it: not the job's fault, no attempt used.
@@ -349,9 +351,11 @@ class Scheduler:
                 self._woken = True
                 self._cond.notify()
 
-    def _store_result(self, flight: _Flight, result: dict[str, Any]) -> None:
+    def _store_result(self, flight: _Flight, result: Any) -> None:
         duration = max(0.0, time.monotonic() - flight.started)
-        status = "failed" if "error" in result else "completed"
+        if not isinstance(result, results.StoredResult):
+            result = results.encode_result(result, self.config.max_result_bytes)
+        status = "failed" if result.failed else "completed"
         stamp = dates.now()
         with self.store.transaction():
             job = self.store.get("quantum_jobs", flight.job_id)

@@ -5,8 +5,9 @@ so a lock costs less than a connection per thread and makes every multi-statemen
 single transaction. The database runs in WAL mode so a crash never loses a committed row.
 
 Rows come back as plain dicts: JSON columns decoded, boolean columns as ``bool``; or, from
-`Store.raw_rows`, as they are stored, so JSON text can go to a client without being
-decoded and encoded again. A `RawJSON` value is stored as the JSON text it already is.
+[`Store.raw_rows`][qpi.server.store.Store.raw_rows], as they are stored, so JSON text can go
+to a client without being decoded and encoded again. A [`RawJSON`][qpi.server.store.RawJSON]
+value is stored as the JSON text it already is.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -157,8 +158,10 @@ class RawJSON(str):
 
 def _encode(column: str, value: Any) -> Any:
     if column in JSON_COLUMNS:
-        if value is None or isinstance(value, RawJSON):
-            return value
+        if value is None:
+            return None
+        if isinstance(value, RawJSON):
+            return str(value)
         return json.dumps(value, separators=(",", ":"))
     if column in BOOL_COLUMNS:
         return int(bool(value))
@@ -206,6 +209,9 @@ class Store:
         self._conn.execute("PRAGMA foreign_keys=OFF")
         self._conn.executescript(SCHEMA)
         self._migrate()
+        self._job_listeners: list[Callable[[str], None]] = []
+        self._in_transaction = False
+        self._changed_jobs: list[str] = []
         if max_bytes is not None:
             page = self._conn.execute("PRAGMA page_size").fetchone()[0]
             self._conn.execute(f"PRAGMA max_page_count = {max(1, int(max_bytes) // page)}")
@@ -228,17 +234,47 @@ class Store:
                 self._conn.close()
                 self._conn = None  # type: ignore[assignment]
 
+    # -- job change notifications --------------------------------------------------------------
+
+    def on_job_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(job_id)`` after each committed change of a job's status.
+
+        Changes made with `update` are reported by themselves; one made with raw SQL
+        is reported by calling `notify_job`. Listeners run in the thread that made the
+        change, after its transaction committed, outside the lock; they must be quick.
+        """
+        self._job_listeners.append(listener)
+
+    def notify_job(self, job_id: str) -> None:
+        """Report a change of ``job_id``'s status (held until the transaction, if any, commits)."""
+        with self._lock:
+            if self._in_transaction:
+                self._changed_jobs.append(job_id)
+                return
+        self._fire([job_id])
+
+    def _fire(self, job_ids: Sequence[str]) -> None:
+        for job_id in job_ids:
+            for listener in self._job_listeners:
+                listener(job_id)
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """Hold the lock and run the block as one transaction (rolled back on error)."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            self._in_transaction = True
             try:
                 yield self
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._in_transaction = False
+                changed, self._changed_jobs = self._changed_jobs, []
+        self._fire(changed)
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
@@ -275,14 +311,25 @@ class Store:
         params = [_encode(c, v) for c, v in equals.items()]
         return self.query(f"SELECT * FROM {table} WHERE {where} ORDER BY rowid", params)  # noqa: S608
 
-    def insert(self, table: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Insert a row; returns it as stored (defaults filled in)."""
+    def insert(
+        self, table: str, values: Mapping[str, Any], *, reread: bool = True
+    ) -> dict[str, Any]:
+        """Insert a row; returns it as stored (defaults filled in).
+
+        Args:
+            table: The table.
+            values: The columns to set.
+            reread: Read the row back (``False``: return ``values`` as given, saving a query
+                and the decoding of its JSON columns).
+        """
         _check_columns(table, list(values))
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         params = [_encode(c, v) for c, v in values.items()]
         with self._lock:
             self._conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", params)  # noqa: S608
+            if not reread:
+                return dict(values)
             return self.get(table, values["id"])  # type: ignore[return-value]
 
     def update(self, table: str, record_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -291,7 +338,12 @@ class Store:
             _check_columns(table, list(values))
             sets = ", ".join(f"{c} = ?" for c in values)
             params = [_encode(c, v) for c, v in values.items()] + [record_id]
-            self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", params)  # noqa: S608
+            with self._lock:
+                changed = self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", params)  # noqa: S608
+                row = self.get(table, record_id)
+            if changed and table == "quantum_jobs" and "status" in values:
+                self.notify_job(record_id)
+            return row  # type: ignore[return-value]
         return self.get(table, record_id)  # type: ignore[return-value]
 
     def next_value(self, counter: str) -> int:

@@ -25,7 +25,7 @@ def layout(circuit: cirq.Circuit) -> dict:
 
 def test_clbit_zero_is_the_rightmost_character():
     bits = shot_bits(experiment({"110": 4}), 3)
-    assert bits.shape == (4, 3) and bits.dtype == np.uint8
+    assert bits.shape == (4, 3) and bits.dtype == np.int8
     assert (bits == [0, 1, 1]).all()
 
 

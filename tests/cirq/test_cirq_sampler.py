@@ -187,7 +187,7 @@ def test_run_batch_checks_its_arguments(sampler):
     with pytest.raises(ValidationError, match="2 program"):
         sampler.run_batch([HAND_WRITTEN["bell"]] * 2, [None])
     with pytest.raises(ValidationError, match="repetitions"):
-        sampler.run_batch([HAND_WRITTEN["bell"]], repetitions=0)
+        sampler.run_batch([HAND_WRITTEN["bell"]], repetitions=-1)
 
 
 # -- keys and bit order ---------------------------------------------------------------------------

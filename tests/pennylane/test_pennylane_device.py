@@ -13,6 +13,7 @@ from pennylane.exceptions import DeviceError, PennyLaneDeprecationWarning
 
 from qpi.errors import ValidationError
 from qpi.server import LocalServer
+from tests.pennylane.circuits import HAMILTONIAN, WEIGHTS, ansatz, cost
 
 SHOTS = 20_000
 Z5 = 5.0  # a statistical assertion allows five standard deviations
@@ -21,25 +22,6 @@ Z5 = 5.0  # a statistical assertion allows five standard deviations
 def five_sigma(spread: float, shots: int = SHOTS) -> float:
     """Bound on |estimate - exact| for a mean of ``shots`` samples within a range ``spread``."""
     return Z5 * spread / math.sqrt(shots)
-
-
-def ansatz(weights):
-    for i in range(3):
-        qml.RY(weights[i], wires=i)
-    qml.CNOT(wires=[0, 1])
-    qml.CNOT(wires=[1, 2])
-    for i in range(3):
-        qml.RX(weights[3 + i], wires=i)
-    qml.CNOT(wires=[2, 0])
-
-
-HAMILTONIAN = qml.Hamiltonian([0.5, -0.3, 0.2], [qml.Z(0) @ qml.Z(1), qml.X(2), qml.Y(0)])
-WEIGHTS = np.array([0.3, -0.8, 1.1, 0.5, -0.2, 0.9])
-
-
-def cost(weights):
-    ansatz(weights)
-    return qml.expval(HAMILTONIAN)
 
 
 def exact(fn, *args, **kwargs):
@@ -103,6 +85,23 @@ def test_state_measurements_are_refused(make_device):
 
     with pytest.raises(DeviceError, match="not accepted with finite shots"):
         circuit()
+
+
+@pytest.mark.parametrize("shots", [None, 10])
+def test_state_snapshots_are_not_supported_with_or_without_shots(make_device, shots):
+    # Regression: without shots this said "needs a finite number of shots", as if setting
+    # shots would help.
+    @qml.qnode(make_device(1), shots=shots)
+    def circuit():
+        qml.Snapshot("before")
+        qml.X(0)
+        return qml.expval(qml.Z(0))
+
+    with (
+        pytest.warns(UserWarning, match="Snapshots are not supported"),
+        pytest.raises(DeviceError, match="is not supported on qpi.remote"),
+    ):
+        qml.snapshots(circuit)()
 
 
 # -- results against default.qubit -----------------------------------------------------------
@@ -233,53 +232,65 @@ def test_custom_wire_labels(make_device):
     assert circuit() == {"10": 100}
 
 
-# -- jobs: one per execution -----------------------------------------------------------------
+def test_without_device_wires_all_wire_measurements_cover_the_tapes_wires(make_device):
+    # Regression: with wires=None, qml.counts() gave {'': 100} and qml.probs() raised.
+    @qml.set_shots(100)
+    @qml.qnode(make_device(None))
+    def circuit():
+        qml.X("a")
+        qml.X(2)
+        qml.CNOT(wires=[2, 7])
+        return qml.counts(), qml.probs()
+
+    counts, probs = circuit()
+    assert counts == {"111": 100}
+    np.testing.assert_array_equal(probs, np.eye(8)[7])
 
 
-@pytest.mark.parametrize("diff_method", ["best", "parameter-shift"])
-def test_an_autograd_gradient_step_is_one_job(make_device, job_count, diff_method):
-    dev = make_device(3)
-    qnode = qml.set_shots(qml.QNode(cost, dev, diff_method=diff_method), 1000)
-    before = job_count()
-    with qml.Tracker(dev) as tracker:
-        gradient = qml.grad(qnode)(pnp.array(WEIGHTS, requires_grad=True))
-    assert job_count() - before == 1
-    assert gradient.shape == (6,)
-    # The circuit and all its shifted copies share a circuit (one per group of qubit-wise
-    # commuting terms of the Hamiltonian: {ZZ, X} and {Y}), with one row each.
-    assert tracker.totals["jobs"] == 1 and tracker.totals["circuits"] == 2
-    assert tracker.totals["experiments"] == tracker.totals["executions"] > 1
+def test_without_device_wires_each_tape_of_a_batch_measures_its_own_wires(make_device):
+    # Regression: the second tape inherited the first one's wires.
+    dev = make_device(None)
+    first = qml.tape.QuantumScript([qml.X(0)], [qml.counts()], shots=50)
+    second = qml.tape.QuantumScript([qml.X(5), qml.I(6)], [qml.counts()], shots=50)
+    assert qml.execute([first, second], dev) == ({"1": 50}, {"10": 50})
 
 
-def test_a_torch_gradient_step_is_one_job(make_device, job_count):
-    torch = pytest.importorskip("torch")
-    qnode = qml.set_shots(qml.QNode(cost, make_device(3), interface="torch"), 1000)
-    weights = torch.tensor(WEIGHTS, requires_grad=True)
-    before = job_count()
-    qnode(weights).backward()
-    assert job_count() - before == 1
-    assert weights.grad.shape == (6,)
+def test_counts_of_all_outcomes_are_sorted_as_on_default_qubit(make_device):
+    def circuit():
+        qml.X(0)
+        return qml.counts(all_outcomes=True), qml.counts(qml.Z(0) @ qml.Z(1), all_outcomes=True)
+
+    got = qml.set_shots(qml.QNode(circuit, make_device(2)), 100)()
+    want = qml.set_shots(exact(circuit), 100)()
+    for ours, theirs in zip(got, want, strict=True):
+        assert list(ours) == list(theirs)
+        assert ours == theirs
 
 
-def test_an_optimizer_step_is_one_job(make_device, job_count):
-    qnode = qml.set_shots(qml.QNode(cost, make_device(3)), 1000)
-    opt = qml.GradientDescentOptimizer(0.1)
-    before = job_count()
-    opt.step_and_cost(qnode, pnp.array(WEIGHTS, requires_grad=True))
-    assert job_count() - before == 1
+def test_a_differentiable_tape_and_a_hermitian_variance_run_in_one_batch(make_device):
+    # Regression: the second tape raised a spurious DeviceError.
+    matrix = np.array([[1.0, 2.0], [2.0, -1.0]])
+
+    def tapes(x):
+        ops = [qml.RY(x, wires=0), qml.CNOT(wires=[0, 1])]
+        return [
+            qml.tape.QuantumScript(ops, [qml.expval(qml.Z(1))], shots=SHOTS),
+            qml.tape.QuantumScript(ops, [qml.var(qml.Hermitian(matrix, wires=1))], shots=SHOTS),
+        ]
+
+    def run(device):
+        return lambda x: qml.math.stack(qml.execute(tapes(x), device, diff_method="best"))
+
+    x = pnp.array(0.7, requires_grad=True)
+    exact_dev = qml.device("default.qubit")
+    got, want = run(make_device(2))(x), run(exact_dev)(x)
+    # <Z> = cos x; Var A = 5 - <A>^2 with <A> = cos x + 2 sin x <= sqrt(5): within 5 sigma.
+    np.testing.assert_allclose(got, want, atol=five_sigma(2.0 * 5.0), rtol=0)
+    gradient = qml.jacobian(run(make_device(2)))(x)
+    np.testing.assert_allclose(gradient, qml.jacobian(run(exact_dev))(x), atol=five_sigma(15.0))
 
 
-def test_without_grad_on_execution_the_gradient_is_a_job_of_its_own(make_device, job_count):
-    qnode = qml.QNode(cost, make_device(3), diff_method="parameter-shift", grad_on_execution=False)
-    qnode = qml.set_shots(qnode, 1000)
-    before = job_count()
-    qml.grad(qnode)(pnp.array(WEIGHTS, requires_grad=True))
-    assert job_count() - before == 2  # the forward pass, then every shifted tape at once
-
-
-def test_best_resolves_to_the_devices_parameter_shift(make_device):
-    qnode = qml.set_shots(qml.QNode(cost, make_device(3)), 10)
-    assert qml.workflow.get_best_diff_method(qnode)(WEIGHTS) == "parameter-shift"
+# -- jobs: one per execution (the cost of each entry point: test_pennylane_cost.py) ---------
 
 
 def test_a_broadcast_batch_is_one_job_with_one_circuit_and_many_rows(make_device, pl_client):
@@ -428,11 +439,11 @@ def test_identical_tapes_are_independent_runs_of_one_circuit(make_device, pl_cli
     assert circuit["parameter_values"] == [[], []]  # no inputs: one empty row per run
 
 
-def test_a_shot_vector_gradient_is_one_job(make_device, job_count):
+def test_a_shot_vector_gradient_is_the_forward_job_and_one_gradient_job(make_device, job_count):
     qnode = qml.set_shots(qml.QNode(cost, make_device(3)), (500, 500, 1000))
     before = job_count()
     jacobian = qml.jacobian(lambda w: qml.math.stack(qnode(w)))(pnp.array(WEIGHTS))
-    assert job_count() - before == 1
+    assert job_count() - before == 2
     assert jacobian.shape == (3, 6)
 
 
@@ -494,3 +505,18 @@ def test_a_sum_of_non_commuting_terms_needs_an_expval(make_device):
 
     with pytest.raises(DeviceError, match="do not\\s+commute qubit-wise"):
         circuit()
+
+
+def test_a_tape_wider_than_the_qpu_is_refused_before_sending(make_device, pl_client, job_count):
+    width = pl_client.get_qpu(pl_client.resolve_qpu("mock"))["num_qubits"]
+
+    @qml.set_shots(10)
+    @qml.qnode(make_device(width + 1))
+    def circuit():
+        qml.X(width)
+        return qml.counts(wires=[width])
+
+    before = job_count()
+    with pytest.raises(ValidationError, match=rf"tape 0 uses {width + 1} qubits .* {width}"):
+        circuit()
+    assert job_count() == before

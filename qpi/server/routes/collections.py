@@ -32,7 +32,7 @@ from qpi.server.listing import (
 )
 from qpi.server.picker import Selection, pick
 from qpi.server.records import COLLECTIONS, SUPERUSERS_ONLY, Collection
-from qpi.server.selection import (
+from qpi.server.responses import (
     bounded_array,
     json_text_response,
     picked_response,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -14,20 +15,22 @@ from starlette.concurrency import run_in_threadpool
 from qpi.payload import SUBMISSION_MARK
 from qpi.server import dates
 from qpi.server.auth import Identity
-from qpi.server.bodies import openapi_body, parse_body
+from qpi.server.bodies import RawBody, openapi_body, parse_body
+from qpi.server.completion import MAX_WAIT_SECONDS
 from qpi.server.context import ServerContext
 from qpi.server.deps import Body, Caller, Ctx
 from qpi.server.errors import ErrorResponse, field_error
 from qpi.server.ids import new_id
+from qpi.server.listing import lenient_int
 from qpi.server.picker import Selection, pick
-from qpi.server.routes import list_rows
-from qpi.server.selection import (
+from qpi.server.responses import (
     bounded_array,
     json_text_response,
     picked_response,
     requested_fields,
 )
-from qpi.server.store import decode_row
+from qpi.server.routes import list_rows
+from qpi.server.store import RawJSON, decode_row
 from qpi.server.views import JOB_KEYS, job_json, job_text
 
 __all__ = ["CircuitIn", "JobSubmit", "router", "stored_payload"]
@@ -39,6 +42,8 @@ JOB_SORT_FIELDS = frozenset(
     {"id", "user_id", "qpu_target", "status", "finished_at", "duration", "created", "updated"}
 )
 DEFAULT_SHOTS = 1024
+#: Statuses after which a job never changes.
+FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 #: The keys of each job in a list: all but ``results``, unless ``fields`` asks for them.
 LIST_KEYS = tuple(key for key in JOB_KEYS if key != "results")
 
@@ -109,8 +114,14 @@ def _check_target(ctx: ServerContext, target: str) -> None:
     )
 
 
+#: Bodies up to this size are validated and stored on the event loop; bigger ones in a worker
+#: thread, so one big submission never stalls the other requests.
+INLINE_BODY_BYTES = 64 * 1024
+
+
 @router.post("/api/jobs", status_code=201, openapi_extra=openapi_body(JobSubmit))
-def submit_job(
+async def submit_job(
+    request: Request,
     identity: Caller,
     body: Body,
     ctx: Ctx,
@@ -118,6 +129,15 @@ def submit_job(
 ) -> Response:
     """Submit a job; it is stored before the answer and run as soon as a worker is free."""
     selection = requested_fields(fields)
+    size = lenient_int(request.headers.get("content-length"), INLINE_BODY_BYTES + 1)
+    if size <= INLINE_BODY_BYTES:
+        return _submit(ctx, identity, body, selection)
+    return await run_in_threadpool(_submit, ctx, identity, body, selection)
+
+
+def _submit(
+    ctx: ServerContext, identity: Identity, body: RawBody, selection: Selection | None
+) -> Response:
     if identity.user["qpu_seconds"] <= 0:
         raise ErrorResponse(403, "Insufficient QPU seconds balance.")
     request = parse_body(body, JobSubmit)
@@ -127,6 +147,20 @@ def submit_job(
     tag = _SUBMISSION_TAG.search(request.circuits[0].circuit)
     submission = tag.group(1) if tag else ""
     stamp = dates.now()
+    # Encoded once: stored as this text and answered as this text.
+    payload_text = RawJSON(json.dumps(payload, separators=(",", ":")))
+    job = {
+        "id": new_id(),
+        "user_id": identity.user_id,
+        "qpu_target": request.qpu_target or "",
+        "payload": payload_text,
+        "status": "pending",
+        "finished_at": "",
+        "duration": 0,
+        "results": None,
+        "created": stamp,
+        "updated": stamp,
+    }
     with ctx.store.transaction():
         if submission:
             # A resent submission (its first answer was lost, or it was held up on the way
@@ -140,22 +174,19 @@ def submit_job(
                         409, "This submission tag was already used for a different job."
                     )
                 return picked_response(job_json(earlier[0]), selection, 201)
-        job = ctx.store.insert(
+        stored = {k: v for k, v in job.items() if k not in _UNSET_AT_SUBMIT}
+        ctx.store.insert(
             "quantum_jobs",
-            {
-                "id": new_id(),
-                "user_id": identity.user_id,
-                "qpu_target": request.qpu_target or "",
-                "payload": payload,
-                "status": "pending",
-                "seq": ctx.store.next_value("quantum_jobs"),
-                "created": stamp,
-                "updated": stamp,
-                "submission": submission,
-            },
+            {**stored, "seq": ctx.store.next_value("quantum_jobs"), "submission": submission},
+            reread=False,
         )
     ctx.scheduler.wake()
-    return picked_response(job_json(job), selection, 201)
+    keys, deep = _job_keys(selection, listing=False)
+    return json_text_response(_job_texts([job], keys, selection, deep)[0], 201)
+
+
+#: Columns a new job leaves to their defaults.
+_UNSET_AT_SUBMIT = frozenset({"finished_at", "duration", "results"})
 
 
 def _job_keys(selection: Selection | None, *, listing: bool) -> tuple[tuple[str, ...], bool]:
@@ -186,7 +217,7 @@ def _job_texts(
 
 def _columns(keys: tuple[str, ...], deep: bool) -> str:
     # The picker works on the whole record; whole fields need only their own columns.
-    return "*" if deep else ", ".join(dict.fromkeys(("id", *keys)))
+    return "*" if deep else ", ".join(dict.fromkeys(("id", "status", *keys)))
 
 
 @router.get("/api/jobs")
@@ -248,26 +279,60 @@ def _own_job_row(ctx: ServerContext, identity: Identity, job_id: str, columns: s
     return rows[0]
 
 
+def _wait_seconds(text: str | None) -> float:
+    """The ``wait`` query value in seconds (0: answer at once), cut to the longest wait.
+
+    Raises:
+        ErrorResponse: 400 for anything but a non-negative number.
+    """
+    if text is None or not text.strip():
+        return 0.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ErrorResponse(
+            400, f'Invalid wait "{text[:40]}": give the seconds to wait for the job to finish'
+        )
+    return min(seconds, MAX_WAIT_SECONDS)
+
+
 @router.get("/api/jobs/{job_id}")
 async def get_job(
     job_id: str,
+    request: Request,
     identity: Caller,
     ctx: Ctx,
     fields: str | None = None,
+    wait: str | None = None,
 ) -> Response:
     """One of the caller's jobs, with its real results once it has them.
 
     ``fields=status`` (PocketBase's picker) answers only the status: the cheap poll.
+    ``wait=S`` (this server's extension) answers as soon as the job is final, or after ``S``
+    seconds (at most 60) with the job as it is then.
     """
     selection = requested_fields(fields)
+    seconds = _wait_seconds(wait)
     keys, deep = _job_keys(selection, listing=False)
-    # Served on the event loop: one indexed row, whose JSON is spliced in, not re-encoded.
-    row = _own_job_row(ctx, identity, job_id, _columns(keys, deep))
+    columns = _columns(keys, deep)
+
+    def read() -> Any:
+        # On the event loop: one indexed row, whose JSON is spliced in, not re-encoded.
+        return _own_job_row(ctx, identity, job_id, columns)
+
+    if seconds > 0 and ctx.config.offer_wait:
+        row = await ctx.watch.wait_until(
+            job_id, seconds, read, lambda r: r["status"] in FINAL_STATUSES, request.is_disconnected
+        )
+    else:
+        row = read()
     return json_text_response(_job_texts([row], keys, selection, deep)[0])
 
 
 @router.post("/api/jobs/{job_id}/cancel")
-def cancel_job(
+async def cancel_job(
     job_id: str,
     identity: Caller,
     ctx: Ctx,
@@ -282,4 +347,5 @@ def cancel_job(
     )
     if not changed:
         raise ErrorResponse(404, "Job not found, maybe it was already completed or cancelled?")
+    ctx.store.notify_job(job_id)
     return picked_response({"status": "cancelled"}, selection)

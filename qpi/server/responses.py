@@ -1,9 +1,10 @@
 """What the routes answer with: ``?fields=`` applied, and every response size bounded.
 
-The routes parse ``fields`` with `requested_fields` (a bad value is a 400 naming the
-problem), answer with `picked_response`, and build list bodies with
-`bounded_array`, which refuses a page that would exceed the server's response limit
-with a message saying how to ask for less.
+The routes parse ``fields`` with [`requested_fields`][qpi.server.responses.requested_fields] (a
+bad value is a 400 naming the problem), answer with
+[`picked_response`][qpi.server.responses.picked_response], and build list bodies with
+[`bounded_array`][qpi.server.responses.bounded_array], which refuses a page that would exceed
+the server's response limit with a message saying how to ask for less.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.responses import Response
 
 from qpi.server.errors import ErrorResponse, json_response
 from qpi.server.picker import FieldsError, Selection, parse_fields, pick
+from qpi.server.results import format_size
 
 __all__ = ["bounded_array", "json_text_response", "picked_response", "requested_fields"]
 
@@ -41,10 +43,6 @@ def json_text_response(text: str, status: int = 200) -> Response:
     return Response(text, status_code=status, media_type="application/json")
 
 
-def _mib(size: int) -> str:
-    return f"{size / 2**20:g} MiB"
-
-
 def bounded_array(items: Iterable[str], limit: int, what: str) -> str:
     """A JSON array of already-encoded items, refused when it would exceed ``limit`` bytes.
 
@@ -62,9 +60,9 @@ def bounded_array(items: Iterable[str], limit: int, what: str) -> str:
         if size > limit:
             raise ErrorResponse(
                 400,
-                f"This page of {what} would be larger than {_mib(limit)}, the server's limit "
-                f"on one response; ask for fewer {what} per page (limit= or perPage=) or for "
-                "fewer fields (fields=id,status)",
+                f"This page of {what} would be larger than {format_size(limit)}, the server's "
+                f"limit on one response; ask for fewer {what} per page (limit= or perPage=) or "
+                "for fewer fields (fields=id,status)",
             )
         parts.append(item)
     return "[" + ",".join(parts) + "]"
