@@ -83,7 +83,8 @@ assert importlib.util.find_spec("qiskit") is None
 with LocalServer() as server:
     client = server.client(cache=False)
     assert [q["name"] for q in client.list_qpus()] == ["mock"], client.list_qpus()
-    bell = "OPENQASM 3.0; qubit[2] q; bit[2] c; h q[0]; cx q[0], q[1]; c = measure q;"
+    bell = 'OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; bit[2] c; h q[0]; cx q[0], q[1];'
+    bell += " c = measure q;"
     counts = client.run(bell, shots=100, qpu="mock").result().get_counts()
     assert set(counts) <= {"00", "11"}, counts
 """
