@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from qpi.errors import ServerError
+
 __all__ = ["Outcomes"]
 
 #: Above this many measured wires a dense vector over all outcomes is not built.
@@ -47,15 +49,23 @@ class Outcomes:
 
         Zero counts are dropped; keys shorter than ``num_wires`` are zero-padded on the left
         (the high clbits), as a QPU that trims leading zeros means.
+
+        Raises:
+            ServerError: If a key is wider than ``num_wires`` or not binary.
         """
         keys = [key for key, n in counts.items() if n]
         freq = np.fromiter((counts[key] for key in keys), dtype=np.int64, count=len(keys))
         if not keys:
             return cls(np.zeros((0, num_wires), dtype=np.uint8), freq)
         if any(len(key) != num_wires for key in keys):
-            keys = [key.zfill(num_wires)[-num_wires:] if num_wires else "" for key in keys]
-        text = "".join(keys).encode("ascii")
+            wide = [key for key in keys if len(key) > num_wires]
+            if wide:
+                raise ServerError(_bad_key(wide[0], num_wires))
+            keys = [key.zfill(num_wires) for key in keys]
+        text = "".join(keys).encode("ascii", "replace")
         raw = np.frombuffer(text, dtype=np.uint8).reshape(len(keys), num_wires) - ord("0")
+        if (raw > 1).any():  # not binary (uint8 wraps whatever is below "0")
+            raise ServerError(_bad_key(keys[int(np.argmax((raw > 1).any(axis=1)))], num_wires))
         return cls._sorted(raw[:, ::-1], freq)
 
     @classmethod
@@ -114,6 +124,13 @@ class Outcomes:
         samples = np.repeat(self.bits.astype(np.int64), self.freq, axis=0)
         rng.shuffle(samples, axis=0)
         return samples
+
+
+def _bad_key(key: str, num_wires: int) -> str:
+    return (
+        f"the QPU returned the outcome {key[:80]!r}, which is not a {num_wires}-bit binary "
+        "string; the counts cannot be read"
+    )
 
 
 def outcome_values(outcomes: Outcomes, positions: Sequence[int], eigvals: Any) -> np.ndarray:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from qpi.result import ExperimentResult, JobResult
 from qpi_qiskit.convert import translate
 from qpi_qiskit.job import QPIJob
 from qpi_qiskit.layout import Layout
+from qpi_qiskit.options import PrimitiveOptions
 from qpi_qiskit.primitive_job import QPIPrimitiveJob, result_metadata
 from qpi_qiskit.result import bit_matrix
 
@@ -46,7 +47,7 @@ _BASIS_REGISTER = "qpi_basis"
 
 
 @dataclass
-class EstimatorOptions:
+class EstimatorOptions(PrimitiveOptions):
     """Options of [`QPIEstimator`][qpi_qiskit.QPIEstimator], as ``BackendEstimatorV2`` names them.
 
     Attributes:
@@ -59,16 +60,10 @@ class EstimatorOptions:
     default_precision: float = 0.015625
     abelian_grouping: bool = True
 
-    def update(self, **options: Any) -> None:
-        """Set several options at once (unknown names or bad values raise ``ValidationError``)."""
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise errors.ValidationError(
-                f"unknown estimator option(s) {unknown}; QPIEstimator options are {sorted(known)}"
-            )
-        for name, value in options.items():
-            setattr(self, name, value)
+    primitive = "estimator"
+
+    def validate(self) -> None:
+        """Raise ``ValidationError`` for an invalid value."""
         positive_precision(self.default_precision, "default_precision")
 
 
@@ -113,9 +108,7 @@ class QPIEstimator(BaseEstimatorV2):
     ) -> None:
         self._backend = backend
         self._options = EstimatorOptions()
-        if isinstance(options, EstimatorOptions):
-            options = {f.name: getattr(options, f.name) for f in fields(options)}
-        self._options.update(**dict(options or {}))
+        self._options.update(options)
 
     @property
     def backend(self) -> QPIBackend:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from qpi.result import ExperimentResult, JobResult
 from qpi_qiskit.convert import translate
 from qpi_qiskit.job import QPIJob
 from qpi_qiskit.layout import Layout
+from qpi_qiskit.options import PrimitiveOptions
 from qpi_qiskit.primitive_job import QPIPrimitiveJob, result_metadata
 from qpi_qiskit.result import bit_arrays
 
@@ -53,7 +54,7 @@ QPISamplerJob = QPIPrimitiveJob
 
 
 @dataclass
-class SamplerOptions:
+class SamplerOptions(PrimitiveOptions):
     """Options of [`QPISampler`][qpi_qiskit.QPISampler], named as IBM's ``SamplerV2`` names them.
 
     Attributes:
@@ -70,16 +71,10 @@ class SamplerOptions:
     seed_simulator: int | None = None
     meas_type: str = "classified"
 
-    def update(self, **options: Any) -> None:
-        """Set several options at once (unknown names raise ``ValidationError``)."""
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise errors.ValidationError(
-                f"unknown sampler option(s) {unknown}; QPISampler options are {sorted(known)}"
-            )
-        for name, value in options.items():
-            setattr(self, name, value)
+    primitive = "sampler"
+
+    def validate(self) -> None:
+        """Raise ``ValidationError`` for an invalid value."""
         self.checked()
 
     def checked(self) -> SamplerOptions:
@@ -136,9 +131,7 @@ class QPISampler(BaseSamplerV2):
     ) -> None:
         self._backend = backend
         self._options = SamplerOptions(default_shots=default_shots)
-        if isinstance(options, SamplerOptions):
-            options = {f.name: getattr(options, f.name) for f in fields(options)}
-        self._options.update(**dict(options or {}))
+        self._options.update(options)
 
     @property
     def backend(self) -> QPIBackend:

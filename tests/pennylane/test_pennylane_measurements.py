@@ -14,6 +14,8 @@ from qpi_pennylane.measurements import (
 )
 from qpi_pennylane.outcomes import Outcomes
 
+from qpi.errors import ServerError
+
 
 def test_qpu_keys_are_reversed_into_wire_order_and_zeros_dropped():
     # QPU: clbit 0 rightmost; PennyLane: the first measured wire leftmost.
@@ -125,3 +127,9 @@ def test_outcomes_parse_qpu_keys_and_merge_marginals():
     assert Outcomes.from_qpu({}, 2).to_counts() == {}
     # A key trimmed of its leading zeros is the same outcome.
     assert Outcomes.from_qpu({"1": 5}, 3).to_counts() == {"100": 5}
+
+
+@pytest.mark.parametrize("key", ["0102", "10101", "1x"])
+def test_outcomes_refuse_keys_that_are_not_binary_or_too_wide(key):
+    with pytest.raises(ServerError, match="not a 4-bit binary string"):
+        Outcomes.from_qpu({"0000": 3, key: 2}, 4)
