@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from qpi._http.redact import redact_url
 from qpi.errors import ValidationError
+from qpi.jobs.mode import CacheMode
 
 __all__ = [
     "CACHE_MODES",
@@ -51,8 +52,8 @@ __all__ = [
 
 DEFAULT_URL = "http://localhost:8090"
 """The server URL used when no argument, environment variable or profile gives one."""
-CACHE_MODES: tuple[str, ...] = ("reuse", "record", "replay", "off")
-"""The cache modes (see [`qpi.cache`][qpi.cache]); ``reuse`` is the default."""
+CACHE_MODES: tuple[str, ...] = tuple(mode.value for mode in CacheMode)
+"""The cache modes (see [`CacheMode`][qpi.jobs.CacheMode]); ``reuse`` is the default."""
 PROFILE_KEYS: tuple[str, ...] = ("url", "api_token", "cache_dir", "cache_mode")
 """The keys a profile of the config file may hold."""
 

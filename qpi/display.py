@@ -2,8 +2,8 @@
 
 A cell that ends in a result prints its repr; a 200-row sweep must not print 300,000
 characters, so every repr here is bounded: counts show their most frequent outcomes and say
-how many more there are. In Jupyter, [`JobResult`][qpi.result.JobResult],
-[`Job`][qpi.job.Job] and [`QPIClient`][qpi.client.QPIClient] render as small HTML tables,
+how many more there are. In Jupyter, [`JobResult`][qpi.jobs.JobResult],
+[`Job`][qpi.jobs.Job] and [`QPIClient`][qpi.client.QPIClient] render as small HTML tables,
 counts as an inline SVG histogram, and a wait shows its progress in the cell's output.
 
 The classes keep only one-line hooks (``__repr__``, ``_repr_html_``) that call the functions

@@ -1,10 +1,10 @@
-"""Plugin hooks: how framework adapters and the cache plug into the core.
+"""Plugin hooks: how framework adapters plug into the core.
 
 The core knows no quantum framework. Plugins implement these pluggy hooks and register through
-the ``qpi`` entry-point group (see ``pyproject.toml``); each [`QPIClient`][qpi.client.QPIClient] has
-its own
-plugin manager holding the installed plugins plus its cache, so a different cache store can
-replace [`qpi.cache`][qpi.cache] by registering its own implementation of the submission hooks.
+the ``qpi`` entry-point group (see ``pyproject.toml``); each [`QPIClient`][qpi.client.QPIClient]
+has its own plugin manager holding the installed plugins. (The cache is not a plugin: it is a
+[`Store`][qpi.cache.Store] the job runner asks; ``qpi_job_started`` lets a plugin observe
+which jobs ran and which the cache answered.)
 
 Plugin modules are imported when a client is created, so they must not import their framework
 at module level: import it inside the hook, once the object in hand proves it is needed.
@@ -136,45 +136,17 @@ class QPIHookSpec:
         Backs [`QPIClient.job`][qpi.client.QPIClient.job]; the Qiskit plugin returns a ``QPIJob``.
         """
 
-    # -- submission: observe or short-circuit (the cache implements these) ---------------------
+    # -- observing the lifecycle ----------------------------------------------------------------
 
-    @hookspec(firstresult=True)
-    def qpi_before_submit(
-        self, client: QPIClient, payload: Any, fingerprint: str
-    ) -> JobResult | str | None:
-        """Called before a payload is submitted; may short-circuit the submission.
+    @hookspec
+    def qpi_job_started(self, job_id: str, fingerprint: str, from_cache: bool) -> None:
+        """Called once per job a submission runs as, when it starts.
 
-        Returns:
-            A [`JobResult`][qpi.result.JobResult] to return without any request, a job id (str) to
-            re-attach to instead of submitting again, or ``None`` to submit.
-
-        Raises:
-            CacheMissError: When the store is in replay mode and holds nothing for the payload.
+        Args:
+            job_id: The job's id (for a cache answer, the job that produced the result).
+            fingerprint: The fingerprint of the job's payload.
+            from_cache: Whether the cache answered (no job was submitted).
         """
-
-    @hookspec
-    def qpi_after_submit(
-        self, client: QPIClient, payload: Any, fingerprint: str, job_id: str
-    ) -> None:
-        """Called once the server has accepted a job, before the client starts waiting on it."""
-
-    @hookspec
-    def qpi_after_result(
-        self, client: QPIClient, payload: Any, fingerprint: str, job_id: str, record: dict
-    ) -> None:
-        """Called with the final job record (completed, failed or cancelled) of a job."""
-
-    @hookspec(firstresult=True)
-    def qpi_lookup_job(self, client: QPIClient, job_id: str) -> dict | None:
-        """Return a stored final job record for ``job_id``, so it can be read with no request."""
-
-    @hookspec(firstresult=True)
-    def qpi_lookup_qpu(self, client: QPIClient, name: str) -> dict | None:
-        """Return a stored QPU record for ``name`` (a name or an id), if any."""
-
-    @hookspec
-    def qpi_after_qpu(self, client: QPIClient, name: str, record: dict) -> None:
-        """Called with a QPU record fetched from the server, so it can be stored."""
 
 
 def make_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:

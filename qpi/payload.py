@@ -15,6 +15,7 @@ import json
 import math
 import numbers
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,8 +31,11 @@ __all__ = [
     "MEAS_RETURNS",
     "CircuitPayload",
     "JobPayload",
+    "assemble",
     "canonical_json",
+    "fingerprint_json",
     "mark_submission",
+    "new_nonce",
     "strip_submission_mark",
 ]
 
@@ -46,6 +50,11 @@ MAX_PAYLOAD_BYTES: int = 1024 * 1024
 SUBMISSION_MARK = "// qpi:submission "
 _SUBMISSION_LINE = re.compile(r"\n// qpi:submission [0-9a-f]{32}\n\Z")
 _FLOAT = frozenset({float})
+# Room one job keeps for its top-level fields, a row and the submission tag.
+_SPLIT_HEADROOM = 4096
+# The name Qiskit gives an unnamed circuit comes from a process-wide counter (``circuit-41``):
+# it says nothing about the program, so the fingerprint reads it as blank (see _meaning).
+_COUNTER_NAME = re.compile(r'(// qpi:meta \{\\"name\\":\\")circuit-\d+(\\")')
 
 
 def canonical_json(obj: Any) -> str:
@@ -252,8 +261,12 @@ class JobPayload:
         )
         object.__setattr__(self, "qpu_target", self.qpu_target or "")
 
-    def validate(self) -> None:
+    def validate(self, *, max_bytes: int | None = MAX_PAYLOAD_BYTES) -> None:
         """Check everything the QPU driver would reject, before anything is sent.
+
+        Args:
+            max_bytes: The largest body one request may carry; ``None`` skips the size check
+                (the job runner splits a larger payload over several jobs).
 
         Raises:
             ValidationError: Naming the offending field and what would be accepted.
@@ -274,12 +287,29 @@ class JobPayload:
             raise ValidationError(f"qpu_target must be a QPU id string, got {self.qpu_target!r}")
         for i, circuit in enumerate(self.circuits):
             circuit.validate(i)
-        size = len(self.to_json().encode())
-        if size > MAX_PAYLOAD_BYTES:
+        if max_bytes is None:
+            # Rows and circuits can be split over several jobs; one program cannot.
+            for i, circuit in enumerate(self.circuits):
+                text = len(circuit.circuit.encode())
+                if text > MAX_PAYLOAD_BYTES - _SPLIT_HEADROOM:
+                    raise ValidationError(
+                        f"circuit {i}: its program is {text:,} bytes but the server stores at "
+                        f"most {MAX_PAYLOAD_BYTES:,} per job, and a program cannot be split "
+                        "over jobs; shorten it"
+                    )
+            return
+        size = self.size
+        if size > max_bytes:
             raise ValidationError(
                 f"the job payload is {size:,} bytes but the server stores at most "
-                f"{MAX_PAYLOAD_BYTES:,}; split the circuits or parameter rows over several jobs"
+                f"{max_bytes:,}; split the circuits or parameter rows over several jobs "
+                "(QPIClient.run and QPIClient.submit do it for you)"
             )
+
+    @property
+    def size(self) -> int:
+        """Bytes of the canonical JSON body (without the submission tag)."""
+        return len(self._json.encode())
 
     @property
     def num_experiments(self) -> int:
@@ -322,7 +352,12 @@ class JobPayload:
         return self._assemble([first.to_json(marked)])
 
     def fingerprint(self) -> str:
-        """SHA-256 hex digest of the canonical JSON: equal payloads, equal fingerprints."""
+        """SHA-256 hex digest of what the payload means: the cache key.
+
+        It is the digest of the canonical JSON, except that a circuit name Qiskit took from
+        its global counter (``circuit-41``) reads as blank, so building one more circuit in a
+        notebook does not change the key of the others.
+        """
         return self._fingerprint
 
     @cached_property
@@ -331,7 +366,7 @@ class JobPayload:
 
     @cached_property
     def _fingerprint(self) -> str:
-        return hashlib.sha256(self._json.encode()).hexdigest()
+        return fingerprint_json(self._json)
 
     def _assemble(self, first: list[str]) -> str:
         """Canonical JSON, with the first circuits' JSON replaced by ``first``."""
@@ -367,6 +402,55 @@ class JobPayload:
         )
 
 
+def fingerprint_json(text: str) -> str:
+    """The [`fingerprint`][qpi.payload.JobPayload.fingerprint] of a payload's canonical JSON."""
+    return hashlib.sha256(_meaning(text).encode()).hexdigest()
+
+
+def _meaning(text: str) -> str:
+    """Canonical JSON with names from Qiskit's global circuit counter blanked."""
+    return _COUNTER_NAME.sub(r"\1circuit\2", text) if "// qpi:meta" in text else text
+
+
+def assemble(
+    circuits: Iterable[Any],
+    *,
+    shots: int = 1024,
+    meas_level: int = 2,
+    meas_return: str = "single",
+    qpu_target: str = "",
+) -> JobPayload:
+    """Build and validate the [`JobPayload`][qpi.payload.JobPayload] of a submission.
+
+    The one place a payload is assembled: the client's ``run``/``submit_job`` and every
+    plugin (Qiskit backend and primitives, PennyLane device, Cirq sampler) call it. A payload
+    larger than one request is allowed here; the job runner splits it.
+
+    Args:
+        circuits: Circuit entries: [`CircuitPayload`][qpi.payload.CircuitPayload]s, wire dicts,
+            OpenQASM text, or translated circuits (anything with a ``payload`` attribute).
+        shots: Default shots for circuits that do not set their own.
+        meas_level: ``2`` for counts, ``1`` for IQ memory.
+        meas_return: ``"single"`` or ``"avg"``.
+        qpu_target: The QPU's record id.
+
+    Raises:
+        ValidationError: If the payload is malformed.
+    """
+    if isinstance(circuits, str | Mapping | CircuitPayload):
+        circuits = [circuits]
+    entries = tuple(getattr(c, "payload", c) for c in circuits)
+    payload = JobPayload(
+        circuits=entries,
+        shots=shots,
+        meas_level=meas_level,
+        meas_return=meas_return,
+        qpu_target=qpu_target,
+    )
+    payload.validate(max_bytes=None)
+    return payload
+
+
 def mark_submission(body: dict[str, Any], nonce: str) -> dict[str, Any]:
     """Return a copy of a wire body whose first circuit ends with a submission comment.
 
@@ -386,6 +470,11 @@ def mark_submission(body: dict[str, Any], nonce: str) -> dict[str, Any]:
     # newline of its own.
     circuits[0]["circuit"] = f"{text}\n{SUBMISSION_MARK}{nonce}\n"
     return {**body, "circuits": circuits}
+
+
+def new_nonce() -> str:
+    """A fresh submission tag (see [`mark_submission`][qpi.payload.mark_submission])."""
+    return uuid.uuid4().hex
 
 
 def strip_submission_mark(text: Any) -> Any:

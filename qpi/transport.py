@@ -7,6 +7,11 @@ timeouts to every request, retries idempotent requests with exponential backoff 
 jitter on connection errors, 429 (honouring ``Retry-After``), 502, 503 and 504, and turns
 error answers into the typed errors of [`qpi.errors`][qpi.errors], carrying the server's message.
 
+Moving the bytes is the job of a one-method transport underneath, as in httpx:
+[`HTTPTransport`][qpi.transport.HTTPTransport] sends over the network and
+[`ReplayTransport`][qpi.transport.ReplayTransport] refuses to (replay mode), so the policies
+above never need to know which one they drive.
+
 A non-idempotent request (a job submission) is retried only when the failure proves the server
 never accepted it: the connection could not be opened, or the server answered 429. Any other
 failure raises [`AmbiguousRequestError`][qpi.errors.AmbiguousRequestError] (a connection error, also
@@ -23,14 +28,15 @@ headers in errors carry no credentials (see ``qpi._http``).
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
@@ -52,7 +58,10 @@ from qpi.errors import AmbiguousRequestError
 
 __all__ = [
     "AmbiguousRequestError",
+    "BaseTransport",
     "Credentials",
+    "HTTPTransport",
+    "ReplayTransport",
     "RetryPolicy",
     "Timeouts",
     "Transport",
@@ -154,6 +163,21 @@ class Credentials:
         """Whether a password login has supplied a session token."""
         return self._session_token is not None
 
+    def identity(self) -> str:
+        """Who these credentials are, for scoping cache entries: a digest, never a token.
+
+        ``token:<digest>`` for an API token, ``session:<digest>`` for a session token alone,
+        ``anonymous`` for neither.
+        """
+        with self._lock:
+            secret, kind = (
+                (self._api_token, "token") if self._api_token else (self._session_token, "session")
+            )
+        if not secret:
+            return "anonymous"
+        digest = hashlib.sha256(b"qpi-cache-identity\0" + secret.encode()).hexdigest()
+        return f"{kind}:{digest[:24]}"
+
     def headers(self) -> dict[str, str]:
         """The authentication headers for one request."""
         with self._lock:
@@ -171,46 +195,45 @@ class Credentials:
         )
 
 
-class Transport:
-    """Sends requests to one QPI server with timeouts, retries and typed errors.
+class BaseTransport(Protocol):
+    """The one method that moves a request; [`Transport`][qpi.transport.Transport] sits above."""
+
+    def handle_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        headers: dict[str, str],
+        timeout: tuple[float, float],
+    ) -> requests.Response:
+        """Send one request once and return the response, its body not read yet.
+
+        No retries, no redirects followed, no error mapping: the policies above do those.
+
+        Raises:
+            requests.RequestException: When the request could not be completed.
+        """
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class HTTPTransport:
+    """Sends requests over the network, with one `requests.Session` per thread.
 
     Args:
-        base_url: Root URL of the server, e.g. ``http://localhost:8090``.
-        credentials: What to authenticate with.
-        timeouts: Connect and read timeouts.
-        retry: The retry policy.
+        base_url: Root URL of the server (proxies are settled for it once per session).
         user_agent: The ``User-Agent`` header.
-        guard: Called before every request; raising from it stops the request (the client
-            uses this to keep replay mode from ever opening a connection).
-        max_response_bytes: Largest decoded answer accepted; a larger one raises
-            [`ServerError`][qpi.errors.ServerError] without being held in memory.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        credentials: Credentials,
-        *,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        user_agent: str = "qpi-sdk",
-        guard: Callable[[str, str], None] | None = None,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> None:
+    def __init__(self, base_url: str, user_agent: str = "qpi-sdk") -> None:
         self.base_url = base_url.rstrip("/")
-        self.max_response_bytes = max_response_bytes
-        self.credentials = credentials
-        self.timeouts = timeouts or Timeouts()
-        self.retry = retry or RetryPolicy()
         self.user_agent = user_agent
-        self._guard = guard
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
-        self._rng = random.Random()
-        self._closed = False
-
-    # -- sessions -------------------------------------------------------------------------------
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -229,10 +252,94 @@ class Transport:
         """Close every thread's session."""
         with self._sessions_lock:
             sessions, self._sessions = self._sessions, []
-            self._closed = True
         for session in sessions:
             session.close()
         self._local = threading.local()
+
+    def handle_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        headers: dict[str, str],
+        timeout: tuple[float, float],
+    ) -> requests.Response:
+        """Send one request on this thread's session; the body is streamed, not read."""
+        return self._session().request(
+            method,
+            url,
+            params=params,
+            data=body,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
+        )
+
+
+class ReplayTransport:
+    """A transport that refuses the network: what a client in replay mode sends through.
+
+    Every request raises [`CacheMissError`][qpi.errors.CacheMissError], naming the request,
+    so nothing in replay mode can ever open a connection.
+    """
+
+    def handle_request(self, method: str, url: str, **_: Any) -> requests.Response:
+        """Refuse the request.
+
+        Raises:
+            CacheMissError: Always.
+        """
+        raise errors.CacheMissError(
+            f"replay mode makes no network requests, and {method} {redact_url(url)} is not "
+            "answered by the cache; switch to cache_mode='reuse' to reach the server"
+        )
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class Transport:
+    """Sends requests to one QPI server with timeouts, retries and typed errors.
+
+    Args:
+        base_url: Root URL of the server, e.g. ``http://localhost:8090``.
+        credentials: What to authenticate with.
+        timeouts: Connect and read timeouts.
+        retry: The retry policy.
+        user_agent: The ``User-Agent`` header.
+        max_response_bytes: Largest decoded answer accepted; a larger one raises
+            [`ServerError`][qpi.errors.ServerError] without being held in memory.
+        transport: What moves the bytes (default: an
+            [`HTTPTransport`][qpi.transport.HTTPTransport]; replay mode passes a
+            [`ReplayTransport`][qpi.transport.ReplayTransport]).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials,
+        *,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        user_agent: str = "qpi-sdk",
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        transport: BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.max_response_bytes = max_response_bytes
+        self.credentials = credentials
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self.user_agent = user_agent
+        self._wire: BaseTransport = transport or HTTPTransport(self.base_url, user_agent)
+        self._rng = random.Random()
+
+    def close(self) -> None:
+        """Close the connections of the transport underneath."""
+        self._wire.close()
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -275,8 +382,6 @@ class Transport:
             idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
         url = self.base_url + path
         shown = redact_url(url)
-        if self._guard is not None:
-            self._guard(method, url)
         body = None
         if json_text is not None:
             body = json_text.encode()
@@ -389,15 +494,13 @@ class Transport:
         headers = self.credentials.headers()
         if body is not None:
             headers["Content-Type"] = "application/json"
-        return self._session().request(
+        return self._wire.handle_request(
             method,
             url,
             params=params,
-            data=body,
+            body=body,
             headers=headers,
             timeout=(min(self.timeouts.connect, left), min(self.timeouts.read, left)),
-            allow_redirects=False,
-            stream=True,
         )
 
     def _read(self, response: requests.Response, deadline: float) -> requests.Response:

@@ -96,39 +96,43 @@ class ConnectionCounter:
         monkeypatch.setattr(socket.socket, "connect", counting_connect)
 
 
-def test_reuse_submits_once_and_marks_cached_results(server, tmp_path, bell):
+def test_reuse_answers_the_kth_run_with_the_kth_stored_result(server, tmp_path, bell):
+    # Was "reuse submits once": that froze shot noise (issue 13). Now repeated runs inside a
+    # session are fresh jobs, and a new session replays them in order.
     with server.client(cache=tmp_path / "cache") as client:
         assert client.cache_mode == "reuse"
         first = client.run(bell, shots=200, qpu="mock").result(timeout=30)
         second = client.run(bell, shots=200, qpu="mock").result(timeout=30)
-    assert not first.from_cache
-    assert second.from_cache and second.metadata["from_cache"] is True
-    assert second.job_id == first.job_id
-    assert second.get_counts() == first.get_counts()
-    assert second.metadata["status"] == "completed"
+    assert not first.from_cache and not second.from_cache
+    assert second.job_id != first.job_id
     assert second.metadata["fingerprint"] == first.metadata["fingerprint"]
-    assert len(jobs_for(server, bell)) == 1
+    assert len(jobs_for(server, bell)) == 2
     with server.client(cache=tmp_path / "cache") as fresh:  # a new session, same cache
-        assert fresh.run(bell, shots=200, qpu="mock").result(timeout=30).from_cache
-        assert (
-            fresh.submit_job([{"circuit": bell}], shots=200, qpu_target=first.payload.qpu_target)
-            == first.job_id
+        again = fresh.run(bell, shots=200, qpu="mock").result(timeout=30)
+        assert again.from_cache and again.metadata["from_cache"] is True
+        assert again.job_id == first.job_id and again.get_counts() == first.get_counts()
+        assert again.metadata["status"] == "completed"
+        target = first.payload.qpu_target
+        assert fresh.submit_job([{"circuit": bell}], shots=200, qpu_target=target) == (
+            second.job_id
         )
-    assert len(jobs_for(server, bell)) == 1
+    assert len(jobs_for(server, bell)) == 2
 
 
-def test_submit_job_twice_while_pending_makes_one_job(server, admin, mock_id, tmp_path, bell):
+def test_memo_submit_job_twice_while_pending_makes_one_job(server, admin, mock_id, tmp_path, bell):
+    # Same payload, same answer is the memo mode now (reuse gives the second call a new job).
     admin.toggle_qpu(mock_id, False)
     try:
-        with server.client(cache=tmp_path / "cache") as client:
+        with server.client(cache=tmp_path / "cache", cache_mode="memo") as client:
             first = client.submit_job([{"circuit": bell}], shots=50, qpu_target=mock_id)
             again = client.submit_job([{"circuit": bell}], shots=50, qpu_target=mock_id)
             assert again == first
             assert client.get_job(first)["status"] == "pending"
     finally:
         admin.toggle_qpu(mock_id, True)
-    with server.client(cache=tmp_path / "cache") as client:
+    with server.client(cache=tmp_path / "cache", cache_mode="memo") as client:
         assert client.wait_for_job(first, timeout=30)["status"] == "completed"
+        assert client.submit_job([{"circuit": bell}], shots=50, qpu_target=mock_id) == first
     assert len(jobs_for(server, bell)) == 1
 
 
@@ -155,7 +159,7 @@ def test_failed_job_is_submitted_again_not_reattached(server, tmp_path):
 def test_replay_with_the_server_stopped_opens_no_connection(tmp_path, bell, monkeypatch):
     cache_dir = tmp_path / "cache"
     with LocalServer(seed=5) as srv, srv.client(cache=cache_dir) as client:
-        url = srv.url
+        url, token = srv.url, srv.api_token
         recorded = client.run(bell, shots=300, qpu="mock").result(timeout=30)
         qpu_id = recorded.payload.qpu_target
         other = client.submit_job([{"circuit": bell}], shots=301, qpu_target=qpu_id)
@@ -164,7 +168,7 @@ def test_replay_with_the_server_stopped_opens_no_connection(tmp_path, bell, monk
         requests.get(url + "/api/qpus", timeout=2)  # the port is closed now
 
     counter = ConnectionCounter(monkeypatch)
-    with QPIClient(url, cache=cache_dir, cache_mode="replay") as replay:
+    with QPIClient(url, token, cache=cache_dir, cache_mode="replay") as replay:
         again = replay.run(bell, shots=300, qpu="mock").result()
         assert again.from_cache and again.job_id == recorded.job_id
         assert again.get_counts() == recorded.get_counts()
@@ -172,12 +176,13 @@ def test_replay_with_the_server_stopped_opens_no_connection(tmp_path, bell, monk
         assert replay.submit_job([{"circuit": bell}], shots=301, qpu_target=qpu_id) == other
         assert replay.wait_for_job(other)["status"] == "completed"
         assert replay.get_job(recorded.job_id)["status"] == "completed"
-        assert Job.from_id(replay, recorded.job_id).result().get_counts() == recorded.get_counts()
+        rebuilt = Job.from_id(replay.runner, recorded.job_id).result()
+        assert rebuilt.get_counts() == recorded.get_counts()
         assert replay.job(recorded.job_id).job_id() == recorded.job_id
-        with pytest.raises(errors.CacheMissError, match="holds no result for payload"):
+        with pytest.raises(errors.CacheMissError, match="holds no result #1 for payload"):
             replay.run(bell, shots=302, qpu="mock")
     with QPIClient(
-        url, cache=cache_dir, retry=RetryPolicy(attempts=1)
+        url, token, cache=cache_dir, retry=RetryPolicy(attempts=1)
     ) as offline:  # reuse mode reads finished jobs offline
         assert offline.get_job(other)["status"] == "completed"
         assert offline.wait_for_job(recorded.job_id)["id"] == recorded.job_id
@@ -198,7 +203,9 @@ def test_export_import_into_an_empty_cache_then_replay(server, tmp_path, bell, m
         assert theirs.info()["count"] == 0
         assert theirs.import_from(export) >= 2
     counter = ConnectionCounter(monkeypatch)
-    with QPIClient(server.url, cache=tmp_path / "theirs", cache_mode="replay") as replay:
+    with QPIClient(
+        server.url, server.api_token, cache=tmp_path / "theirs", cache_mode="replay"
+    ) as replay:
         again = replay.run(bell, shots=120, qpu="mock").result()
         assert again.from_cache and again.get_counts() == recorded.get_counts()
         with pytest.raises(errors.CacheMissError):  # the other job was not exported
@@ -219,7 +226,7 @@ def test_full_disk_warns_and_the_job_still_runs(server, tmp_path, bell, monkeypa
         assert not result.from_cache and sum(result.get_counts().values()) == 80
         monkeypatch.undo()
         again = client.run(bell, shots=80, qpu=qpu_id).result(timeout=30)
-    assert not again.from_cache  # nothing was cached while the disk was full
+    assert not again.from_cache  # the second run is a fresh job anyway
     assert len(jobs_for(server, bell)) == 2
 
 
@@ -306,7 +313,7 @@ def test_process_killed_while_waiting_reattaches_to_its_job(server, admin, mock_
 
 def test_a_store_passed_in_is_left_open_by_the_client(tmp_path):
     class Store:
-        """Any object with the hooks can be the cache; this one only counts closes."""
+        """Any Store can be the cache; this one only counts closes."""
 
         closes = 0
 

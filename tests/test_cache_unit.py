@@ -1,4 +1,4 @@
-"""The cache store on its own, driven through its hooks by a stand-in client object."""
+"""The cache store on its own, driven through its Store protocol (it never sees a client)."""
 
 from __future__ import annotations
 
@@ -17,34 +17,30 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qpi.cache import EXPORT_VERSION, Cache, CacheEntry, CacheWarning, normalise_server
-from qpi.errors import CacheError, CacheMissError, NotFoundError, ValidationError
+from qpi.cache import (
+    EXPORT_VERSION,
+    Cache,
+    CacheEntry,
+    CacheWarning,
+    Scope,
+    Store,
+    StoredResult,
+    Submission,
+    normalise_server,
+)
+from qpi.errors import CacheError, ValidationError
 from qpi.payload import CircuitPayload, JobPayload, canonical_json
-from qpi.result import JobResult
 
 BELL = "OPENQASM 3.0;\nbit[2] c;\nqubit[2] q;\nh q[0];\ncx q[0], q[1];\nc = measure q;\n"
 SERVER = "http://localhost:8090"
 SECRET = "qpi_7d1c0ffee5ecret7oken"
 
 
-class StandIn:
-    """The two attributes of a client the store reads, and an optional job lookup."""
+def scope(server: str = SERVER, identity: str = "token:alice") -> Scope:
+    return Scope(normalise_server(server), identity)
 
-    def __init__(self, base_url: str = SERVER, cache_mode: str = "reuse", jobs=None) -> None:
-        self.base_url = base_url
-        self.cache_mode = cache_mode
-        self._jobs = jobs
 
-    def __getattr__(self, name):
-        # Only clients given a job table can answer get_job (the re-attach check).
-        if name == "get_job" and self.__dict__.get("_jobs") is not None:
-            return self._lookup
-        raise AttributeError(name)
-
-    def _lookup(self, job_id):
-        if job_id not in self._jobs:
-            raise NotFoundError("Job not found.", status_code=404)
-        return self._jobs[job_id]
+ALICE = scope()
 
 
 def payload(shots: int = 100, target: str = "qpu1", tag: str = "") -> JobPayload:
@@ -67,16 +63,27 @@ def record(job_id: str, p: JobPayload, status: str = "completed", **extra) -> di
     return out
 
 
-def complete(cache: Cache, client: StandIn, p: JobPayload, job_id: str, **extra) -> None:
-    fp = p.fingerprint()
-    cache.qpi_after_submit(client=client, payload=p, fingerprint=fp, job_id=job_id)
-    cache.qpi_after_result(
-        client=client, payload=p, fingerprint=fp, job_id=job_id, record=record(job_id, p, **extra)
-    )
+NONCE = "0123456789abcdef" * 2
 
 
-def ask(cache: Cache, client: StandIn, p: JobPayload):
-    return cache.qpi_before_submit(client=client, payload=p, fingerprint=p.fingerprint())
+def submit(cache: Cache, who: Scope, p: JobPayload, job_id: str | None, k: int = 0) -> None:
+    cache.save_submission(who, p, k, Submission(NONCE, job_id))
+
+
+def complete(cache: Cache, who: Scope, p: JobPayload, job_id: str, k: int = 0, **extra) -> None:
+    """What the runner does for a job: its tag, its id, then its final record."""
+    submit(cache, who, p, None, k)
+    submit(cache, who, p, job_id, k)
+    final = record(job_id, p, **extra)
+    if final["status"] == "completed":
+        cache.save_result(who, p, k, job_id, final)
+    else:
+        cache.save_job(who, job_id, final)
+        cache.forget_submission(who, p, k)
+
+
+def ask(cache: Cache, who: Scope, p: JobPayload, k: int = 0) -> StoredResult | None:
+    return cache.result(who, p, k)
 
 
 def raw_key(kind: str, server: str, name: str) -> str:
@@ -101,88 +108,62 @@ def test_server_urls_are_normalised_and_lose_credentials():
     assert normalise_server("http://[::1]:8090") == "http://[::1]:8090"
 
 
-def test_entries_are_kept_per_server(cache):
+def test_the_cache_implements_the_store_protocol(cache):
+    assert isinstance(cache, Store)
+
+
+def test_entries_are_kept_per_server_and_identity(cache):
     p = payload()
-    complete(cache, StandIn(SERVER), p, "job-a")
-    assert isinstance(ask(cache, StandIn("http://LOCALHOST:8090/"), p), JobResult)
-    assert ask(cache, StandIn("http://localhost:8091"), p) is None
-    with pytest.raises(CacheMissError):
-        ask(cache, StandIn("http://other:8090", cache_mode="replay"), p)
-    assert cache.qpi_lookup_job(client=StandIn("http://other:8090"), job_id="job-a") is None
+    complete(cache, ALICE, p, "job-a")
+    assert ask(cache, scope("http://LOCALHOST:8090/"), p).job_id == "job-a"
+    assert ask(cache, scope("http://localhost:8091"), p) is None
+    assert ask(cache, scope(identity="token:bob"), p) is None  # another token, same directory
+    assert cache.job(scope(identity="token:bob"), "job-a") is None
+    assert cache.job(scope("http://other:8090"), "job-a") is None
+    assert cache.job(ALICE, "job-a")["id"] == "job-a"
 
 
-def test_reuse_answers_result_then_reattach_then_nothing(cache):
-    client = StandIn()
+def test_results_are_kept_per_occurrence(cache):
     p = payload()
-    assert ask(cache, client, p) is None
-    cache.qpi_after_submit(client=client, payload=p, fingerprint=p.fingerprint(), job_id="j1")
-    assert ask(cache, client, p) == "j1"  # submitted, not collected: re-attach
-    cache.qpi_after_result(
-        client=client, payload=p, fingerprint=p.fingerprint(), job_id="j1", record=record("j1", p)
-    )
-    result = ask(cache, client, p)
-    assert isinstance(result, JobResult)
-    assert result.from_cache and result.job_id == "j1"
-    assert result.get_counts() == {"00": 50, "11": 50}
-    assert result.payload == p
-    meta = result.metadata
-    assert meta["status"] == "completed" and meta["backend"] == "mock"
-    assert meta["duration"] == 0.25 and meta["finished_at"].startswith("2026")
-    assert meta["job_id"] == "j1" and meta["fingerprint"] == p.fingerprint()
+    for k in range(3):
+        complete(cache, ALICE, p, f"j{k}", k=k)
+    assert [ask(cache, ALICE, p, k).job_id for k in range(3)] == ["j0", "j1", "j2"]
+    assert ask(cache, ALICE, p, 3) is None
+    assert sorted(e.key for e in cache.entries("result")) == [
+        f"{p.fingerprint()}.{k}" for k in range(3)
+    ]
 
 
-def test_record_and_off_always_submit(cache):
+def test_a_submission_is_stored_before_and_after_its_post(cache):
     p = payload()
-    complete(cache, StandIn(), p, "j1")
-    assert ask(cache, StandIn(cache_mode="record"), p) is None
-    assert ask(cache, StandIn(cache_mode="off"), p) is None
+    assert cache.submission(ALICE, p, 0) is None
+    submit(cache, ALICE, p, None)
+    assert cache.submission(ALICE, p, 0) == Submission(NONCE, None)
+    submit(cache, ALICE, p, "j1")
+    assert cache.submission(ALICE, p, 0) == Submission(NONCE, "j1")
+    assert cache.submission(ALICE, p, 1) is None
+    cache.save_result(ALICE, p, 0, "j1", record("j1", p))
+    assert cache.submission(ALICE, p, 0) is None  # the result answers from now on
+    stored = ask(cache, ALICE, p)
+    assert stored.record["results"]["backend"] == "mock"
 
 
-def test_record_mode_still_stores(cache):
-    client = StandIn(cache_mode="record")
-    complete(cache, client, payload(), "j1")
-    assert isinstance(ask(cache, StandIn(cache_mode="replay"), payload()), JobResult)
-
-
-def test_replay_hit_and_miss_message(cache):
-    p = payload(shots=300, target="qpu-77")
-    complete(cache, StandIn(), p, "j1")
-    assert ask(cache, StandIn(cache_mode="replay"), p).from_cache
-    other = JobPayload(
-        [CircuitPayload(BELL), CircuitPayload(BELL, shots=5)], 300, qpu_target="qpu-77"
-    )
-    with pytest.raises(CacheMissError) as info:
-        ask(cache, StandIn(cache_mode="replay"), other)
-    message = str(info.value)
-    assert other.fingerprint()[:16] in message
-    assert info.value.fingerprint == other.fingerprint()
-    for part in ("2 circuit(s)", "5/300 shots", "qpu-77", SERVER, "reuse", "import"):
-        assert part in message
-
-
-def test_replay_miss_names_a_job_submitted_but_never_collected(cache):
+def test_liveness_decides_whether_a_submission_is_kept(cache):
     p = payload()
-    cache.qpi_after_submit(client=StandIn(), payload=p, fingerprint=p.fingerprint(), job_id="j9")
-    with pytest.raises(CacheMissError, match="job j9 was submitted"):
-        ask(cache, StandIn(cache_mode="replay"), p)
-
-
-def test_reattach_checks_the_job_still_exists(cache):
-    p = payload()
-    cache.qpi_after_submit(client=StandIn(), payload=p, fingerprint=p.fingerprint(), job_id="j1")
-    assert ask(cache, StandIn(jobs={"j1": {"id": "j1", "status": "pending"}}), p) == "j1"
-    # The server was reset (or the token is another user's): submit again, forget the id.
-    assert ask(cache, StandIn(jobs={}), p) is None
-    assert list(cache.entries("submitted")) == []
+    submit(cache, ALICE, p, "j1")
+    assert cache.submission(ALICE, p, 0, alive=lambda job_id: True).job_id == "j1"
+    asked = []
+    assert cache.submission(ALICE, p, 0, alive=lambda job_id: asked.append(job_id)) is None
+    assert asked == ["j1"]
+    assert list(cache.entries("submitted")) == []  # forgotten
 
 
 def test_distinct_payloads_never_answer_each_other(cache):
-    client = StandIn()
     variants = [payload(shots=100), payload(shots=101), payload(target="qpu2"), payload(tag="x")]
     for i, p in enumerate(variants):
-        complete(cache, client, p, f"j{i}")
+        complete(cache, ALICE, p, f"j{i}")
     for i, p in enumerate(variants):
-        assert ask(cache, client, p).job_id == f"j{i}"
+        assert ask(cache, ALICE, p).job_id == f"j{i}"
 
 
 @settings(
@@ -200,53 +181,63 @@ def test_a_hit_is_always_for_the_same_payload(cache, shots, rows):
     p = JobPayload([CircuitPayload(circuit, rows)], shots=shots, qpu_target="q")
     job_id = p.fingerprint()[:12]
     n = p.num_experiments
-    cache.qpi_after_result(
-        client=StandIn(),
-        payload=p,
-        fingerprint=p.fingerprint(),
-        job_id=job_id,
-        record={
-            "id": job_id,
-            "status": "completed",
-            "results": {"circuit_results": [{"counts": {"0": shots}, "shots": shots}] * n},
-        },
-    )
-    hit = ask(cache, StandIn(cache_mode="replay"), p)
-    assert hit.job_id == job_id and hit.payload.to_json() == p.to_json()
+    final = {
+        "id": job_id,
+        "status": "completed",
+        "results": {"circuit_results": [{"counts": {"0": shots}, "shots": shots}] * n},
+    }
+    cache.save_result(ALICE, p, 0, job_id, final)
+    hit = ask(cache, ALICE, p)
+    assert hit.job_id == job_id and hit.record["results"] == final["results"]
 
 
-# -- payload checks, failed jobs, lookups ------------------------------------------------------
-
-
-def test_mismatched_payload_is_a_miss_and_the_entry_is_dropped(cache):
-    p, q = payload(), payload(shots=7)
-    complete(cache, StandIn(), p, "j1")
-    # A caller whose fingerprint does not belong to its payload gets nothing.
-    with pytest.warns(CacheWarning, match="different payload"):
-        got = cache.qpi_before_submit(client=StandIn(), payload=q, fingerprint=p.fingerprint())
-    assert got is None
-    assert [e.kind for e in cache.entries()] == ["job"]  # result and re-attach entries dropped
+# -- damaged entries, failed jobs, lookups -----------------------------------------------------
 
 
 def test_tampered_entry_is_dropped_not_returned(cache):
     p = payload()
-    complete(cache, StandIn(), p, "j1")
-    key = raw_key("result", SERVER, p.fingerprint())
+    complete(cache, ALICE, p, "j1")
+    key = raw_key("result", ALICE.key, f"{p.fingerprint()}.0")
     with diskcache.Cache(str(cache.directory)) as raw:
         entry = json.loads(raw[key])
         entry["data"]["payload"] = payload(shots=999).to_json()  # no longer its fingerprint
         raw[key] = canonical_json(entry)
     with pytest.warns(CacheWarning, match="fingerprint"):
-        assert ask(cache, StandIn(), p) == "j1"  # falls back to re-attaching, never a result
+        assert ask(cache, ALICE, p) is None
     assert list(cache.entries("result")) == []
 
 
-def test_entry_that_is_not_json_is_a_miss(cache):
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"v": 2, "kind": "res', "not valid JSON"),
+        (b'{"v": 2, "kind": "\xff\xfe"}', "not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply|not valid JSON"),
+        ('{"v": 2, "kind": "result", "server": 1, "key": 2, "stored": 0, "data": []}', "not text"),
+        ("[1, 2, 3]", "not a JSON object"),
+    ],
+    ids=["truncated", "invalid-utf8", "deeply-nested", "wrong-shape", "a-list"],
+)
+def test_damaged_entry_is_a_miss_with_a_warning(cache, tmp_path, text, message):
     p = payload()
-    with diskcache.Cache(str(cache.directory)) as raw:
-        raw[raw_key("result", SERVER, p.fingerprint())] = '{"v": 1, "kind": "res'
-    with pytest.warns(CacheWarning, match="not valid JSON"):
-        assert ask(cache, StandIn(), p) is None
+
+    def damage() -> None:
+        with diskcache.Cache(str(cache.directory)) as raw:
+            raw[raw_key("result", ALICE.key, f"{p.fingerprint()}.0")] = text
+
+    damage()
+    with pytest.warns(CacheWarning, match=message):
+        assert ask(cache, ALICE, p) is None  # a run
+    assert cache.info()["count"] == 0
+    damage()
+    with pytest.warns(CacheWarning, match=message):
+        assert list(cache.entries()) == []  # qpi cache list
+    damage()
+    with pytest.warns(CacheWarning, match=message):
+        assert cache.export_to(tmp_path / "out.gz") == 0  # qpi cache export
+    damage()
+    with pytest.warns(CacheWarning, match=message):
+        assert cache.prune(older_than=3600) == 1  # qpi cache prune
     assert cache.info()["count"] == 0
 
 
@@ -259,10 +250,10 @@ def test_pickled_entry_is_never_loaded(cache, tmp_path):
 
     p = payload()
     with diskcache.Cache(str(cache.directory)) as raw:
-        raw[raw_key("result", SERVER, p.fingerprint())] = Payload()  # stored as a pickle
+        raw[raw_key("result", ALICE.key, f"{p.fingerprint()}.0")] = Payload()  # a pickle
         raw[("a", "tuple", "key")] = "pickled key"
     with pytest.warns(CacheWarning, match="pickle"):
-        assert ask(cache, StandIn(), p) is None
+        assert ask(cache, ALICE, p) is None
     assert list(cache.entries()) == []
     assert not marker.exists()
     pickle.loads(pickle.dumps(Payload()))  # the control: loading it would have acted
@@ -270,84 +261,54 @@ def test_pickled_entry_is_never_loaded(cache, tmp_path):
 
 
 @pytest.mark.parametrize("status", ["failed", "cancelled"])
-def test_failed_or_cancelled_job_drops_its_submitted_entry(cache, status):
-    client = StandIn()
+def test_failed_or_cancelled_job_keeps_its_record_but_no_result(cache, status):
     p = payload()
-    complete(cache, client, p, "j1", status=status)
-    assert ask(cache, client, p) is None  # submit again rather than re-attach to a dead job
-    assert cache.qpi_lookup_job(client=client, job_id="j1")["status"] == status
+    complete(cache, ALICE, p, "j1", status=status)
+    assert ask(cache, ALICE, p) is None
+    assert cache.submission(ALICE, p, 0) is None  # submit again rather than re-attach
+    assert cache.job(ALICE, "j1")["status"] == status
     assert list(cache.entries("result")) == []
-
-
-def test_failed_record_of_another_job_keeps_the_submitted_entry(cache):
-    client = StandIn()
-    p = payload()
-    cache.qpi_after_submit(client=client, payload=p, fingerprint=p.fingerprint(), job_id="new")
-    cache.qpi_after_result(
-        client=client,
-        payload=p,
-        fingerprint=p.fingerprint(),
-        job_id="old",
-        record=record("old", p, status="failed"),
-    )
-    assert ask(cache, client, p) == "new"
 
 
 def test_non_final_records_are_not_stored(cache):
     p = payload()
-    cache.qpi_after_result(
-        client=StandIn(),
-        payload=p,
-        fingerprint=p.fingerprint(),
-        job_id="j1",
-        record={"id": "j1", "status": "running"},
-    )
+    cache.save_job(ALICE, "j1", {"id": "j1", "status": "running"})
+    cache.save_result(ALICE, p, 0, "j1", {"id": "j1", "status": "running"})
     assert cache.info()["count"] == 0
 
 
-def test_unparseable_completed_record_stores_the_job_but_no_result(cache):
-    p = payload()
-    bad = {"id": "j1", "status": "completed", "results": p.to_dict()}  # the payload-as-results bug
-    cache.qpi_after_result(
-        client=StandIn(), payload=p, fingerprint=p.fingerprint(), job_id="j1", record=bad
-    )
-    assert ask(cache, StandIn(), p) is None
-    assert cache.qpi_lookup_job(client=StandIn(), job_id="j1")["status"] == "completed"
-
-
 def test_job_and_qpu_lookups(cache):
-    client = StandIn()
-    complete(cache, client, payload(), "j1")
-    assert cache.qpi_lookup_job(client=client, job_id="j1")["id"] == "j1"
-    assert cache.qpi_lookup_job(client=client, job_id="nope") is None
+    complete(cache, ALICE, payload(), "j1")
+    assert cache.job(ALICE, "j1")["id"] == "j1"
+    assert cache.job(ALICE, "nope") is None
     qpu = {"id": "q1w2e3", "name": "mock", "status": "online"}
-    cache.qpi_after_qpu(client=client, name="", record=qpu)
+    cache.save_qpu(ALICE, "", qpu)
     for name in ("", "mock", "q1w2e3"):
-        assert cache.qpi_lookup_qpu(client=client, name=name) == qpu
-    cache.qpi_after_qpu(client=client, name="q9", record={"id": "q9", "name": "aer"})
-    assert cache.qpi_lookup_qpu(client=client, name="")["id"] == "q1w2e3"  # default untouched
-    assert cache.qpi_lookup_qpu(client=client, name="aer")["id"] == "q9"
+        assert cache.qpu(ALICE, name) == qpu
+    cache.save_qpu(ALICE, "q9", {"id": "q9", "name": "aer"})
+    assert cache.qpu(ALICE, "")["id"] == "q1w2e3"  # default untouched
+    assert cache.qpu(ALICE, "aer")["id"] == "q9"
 
 
 # -- management --------------------------------------------------------------------------------
 
 
 def test_info_entries_and_prune(cache):
-    client = StandIn()
+    client = ALICE
     complete(cache, client, payload(), "j1")
-    cache.qpi_after_qpu(client=client, name="mock", record={"id": "q1", "name": "mock"})
+    cache.save_qpu(client, "mock", {"id": "q1", "name": "mock"})
     info = cache.info()
     assert info["directory"] == str(cache.directory)
     assert info["size"] > 0 and info["size_limit"] == 1 << 30
-    assert info["counts"] == {"result": 1, "submitted": 1, "job": 1, "qpu": 2}
+    assert info["counts"] == {"result": 1, "submitted": 0, "job": 1, "qpu": 2}
     results = list(cache.entries("result"))
     assert len(results) == 1
     entry = results[0]
     assert isinstance(entry, CacheEntry)
     assert (entry.kind, entry.server, entry.key, entry.job_id) == (
         "result",
-        SERVER,
-        payload().fingerprint(),
+        ALICE.key,
+        f"{payload().fingerprint()}.0",
         "j1",
     )
     assert entry.status == "completed" and entry.created.startswith("2026") and entry.size > 100
@@ -355,7 +316,7 @@ def test_info_entries_and_prune(cache):
         cache.entries("bogus")
     assert cache.prune() == 0
     assert cache.prune(older_than=3600) == 0
-    assert cache.prune(older_than=0) == 5
+    assert cache.prune(older_than=0) == 4
     complete(cache, client, payload(), "j1")
     cache.clear()
     assert cache.info()["count"] == 0
@@ -364,14 +325,14 @@ def test_info_entries_and_prune(cache):
 def test_size_limit_evicts_least_recently_used(tmp_path):
     with Cache(tmp_path / "small", size_limit=300_000) as cache:
         assert cache.size_limit == 300_000
-        client = StandIn()
+        client = ALICE
         for i in range(120):
             record = {"id": f"q{i}", "name": f"n{i}", "notes": "x" * 8_000}
-            cache.qpi_after_qpu(client=client, name=f"n{i}", record=record)
+            cache.save_qpu(client, f"n{i}", record)
         cache.prune()
         assert cache.info()["count"] < 2 * 120
-        assert cache.qpi_lookup_qpu(client=client, name="n119") is not None  # newest kept
-        assert cache.qpi_lookup_qpu(client=client, name="n0") is None  # oldest evicted
+        assert cache.qpu(client, "n119") is not None  # newest kept
+        assert cache.qpu(client, "n0") is None  # oldest evicted
 
 
 def test_constructor_arguments(tmp_path, monkeypatch):
@@ -387,13 +348,13 @@ def test_constructor_arguments(tmp_path, monkeypatch):
 
 
 def filled(cache: Cache) -> list[JobPayload]:
-    client = StandIn()
+    client = ALICE
     ps = [payload(shots=100 + i, target="q1" if i % 2 else "q2") for i in range(4)]
     for i, p in enumerate(ps):
         complete(cache, client, p, f"j{i}")
     complete(cache, client, payload(tag="failed"), "jf", status="failed")
     for qid, name in (("q1", "mock"), ("q2", "aer")):
-        cache.qpi_after_qpu(client=client, name=name, record={"id": qid, "name": name})
+        cache.save_qpu(client, name, {"id": qid, "name": name})
     return ps
 
 
@@ -404,13 +365,13 @@ def test_export_import_round_trip(cache, tmp_path):
     assert written == 4 + 5 + 4  # results, job records (one failed), QPUs by name and id
     with Cache(tmp_path / "other") as other:
         assert other.import_from(path) == written
-        replay = StandIn(cache_mode="replay")
+        replay = ALICE
         for i, p in enumerate(ps):
-            assert ask(other, replay, p).get_counts() == ask(cache, replay, p).get_counts()
+            assert ask(other, replay, p).record == ask(cache, replay, p).record
             assert ask(other, replay, p).job_id == f"j{i}"
         assert other.info()["counts"]["submitted"] == 0  # never exported
-        assert other.qpi_lookup_qpu(client=replay, name="mock")["id"] == "q1"
-        assert other.qpi_lookup_job(client=replay, job_id="jf")["status"] == "failed"
+        assert other.qpu(replay, "mock")["id"] == "q1"
+        assert other.job(replay, "jf")["status"] == "failed"
         assert other.import_from(path) == written  # importing again replaces, adds nothing
         assert other.info()["count"] == written
 
@@ -424,7 +385,7 @@ def test_export_selected_jobs_carries_their_qpus(cache, tmp_path):
         other.import_from(path)
         kinds = sorted((e.kind, e.key) for e in other.entries())
         assert ("qpu", "aer") in kinds and ("qpu", "mock") not in kinds
-        assert ask(other, StandIn(cache_mode="replay"), ps[2]).job_id == "j2"
+        assert ask(other, ALICE, ps[2]).job_id == "j2"
 
 
 def rewrite(path: Path, change) -> None:
@@ -439,7 +400,7 @@ def redigest(document: dict) -> None:
 
 def break_result_key(document: dict) -> None:
     entry = next(e for e in document["entries"] if e["kind"] == "result")
-    entry["key"] = "0" * 64
+    entry["key"] = "0" * 64 + ".0"
     redigest(document)
 
 
@@ -468,7 +429,7 @@ def test_bad_exports_are_refused_and_nothing_is_imported(cache, tmp_path, damage
     cache.export_to(path)
     damage(path)
     with Cache(tmp_path / "other") as other:
-        complete(other, StandIn(), payload(tag="mine"), "mine")
+        complete(other, ALICE, payload(tag="mine"), "mine")
         before = sorted((e.kind, e.key) for e in other.entries())
         with pytest.raises(CacheError, match=message):
             other.import_from(path)
@@ -497,9 +458,7 @@ def test_unreadable_database_is_moved_aside_and_rebuilt(tmp_path, how):
     directory = tmp_path / "cache"
     with Cache(directory) as cache:
         for i in range(200):
-            cache.qpi_after_qpu(
-                client=StandIn(), name=f"n{i}", record={"id": f"q{i}", "pad": "x" * 500}
-            )
+            cache.save_qpu(ALICE, f"n{i}", {"id": f"q{i}", "pad": "x" * 500})
     db = directory / "cache.db"
     if how == "garbage":
         db.write_bytes(b"\x00garbage" * 1000)
@@ -511,27 +470,25 @@ def test_unreadable_database_is_moved_aside_and_rebuilt(tmp_path, how):
         cache = Cache(directory)
     with cache:
         assert cache.info()["count"] == 0
-        complete(cache, StandIn(), payload(), "j1")
-        assert ask(cache, StandIn(), payload()).job_id == "j1"
+        complete(cache, ALICE, payload(), "j1")
+        assert ask(cache, ALICE, payload()).job_id == "j1"
     aside = [p for p in tmp_path.iterdir() if p.name.startswith("cache.corrupt-")]
     assert len(aside) == 1 and (aside[0] / "cache.db").exists()
 
 
 def test_damage_found_while_in_use_rebuilds(tmp_path):
     directory = tmp_path / "cache"
-    client = StandIn()
+    client = ALICE
     with Cache(directory) as cache:
         for i in range(300):
-            cache.qpi_after_qpu(
-                client=client, name=f"n{i}", record={"id": f"q{i}", "pad": "x" * 300}
-            )
+            cache.save_qpu(client, f"n{i}", {"id": f"q{i}", "pad": "x" * 300})
     db = directory / "cache.db"
     data = bytearray(db.read_bytes())
     data[len(data) // 2 : 3 * len(data) // 4] = b"\xff" * (len(data) // 4)
     db.write_bytes(bytes(data))
     with Cache(directory) as cache:  # the first pages are intact, so it opens
         with pytest.warns(CacheWarning, match="damaged"):
-            assert cache.qpi_lookup_qpu(client=client, name="n150") is None
+            assert cache.qpu(client, "n150") is None
         complete(cache, client, payload(), "j1")
         assert cache.info()["counts"]["result"] == 1
 
@@ -550,36 +507,55 @@ def disk_full_in_sqlite(*args, **kwargs):
     ids=["ENOSPC", "sqlite-full"],
 )
 def test_full_disk_degrades_to_warnings(cache, monkeypatch, target, fault):
-    client = StandIn()
     p = payload()
     monkeypatch.setattr(target, fault)
     with pytest.warns(CacheWarning, match="could not write .*(No space|disk is full)"):
-        cache.qpi_after_submit(client=client, payload=p, fingerprint=p.fingerprint(), job_id="j1")
+        submit(cache, ALICE, p, "j1")
     with pytest.warns(CacheWarning, match="could not write the result of job j1"):
-        cache.qpi_after_result(
-            client=client,
-            payload=p,
-            fingerprint=p.fingerprint(),
-            job_id="j1",
-            record=record("j1", p),
-        )
+        cache.save_result(ALICE, p, 0, "j1", record("j1", p))
     with pytest.warns(CacheWarning, match="could not write QPU"):
-        cache.qpi_after_qpu(client=client, name="mock", record={"id": "q1"})
-    assert ask(cache, client, p) is None  # nothing half-written
+        cache.save_qpu(ALICE, "mock", {"id": "q1"})
+    assert ask(cache, ALICE, p) is None  # nothing half-written
     monkeypatch.undo()
-    complete(cache, client, p, "j2")  # space again: the cache works as before
-    assert ask(cache, client, p).job_id == "j2"
+    complete(cache, ALICE, p, "j2")  # space again: the cache works as before
+    assert ask(cache, ALICE, p).job_id == "j2"
 
 
-def test_unreadable_store_is_a_miss_in_hooks_and_an_error_in_management(cache, monkeypatch):
-    complete(cache, StandIn(), payload(), "j1")
+def test_a_full_disk_at_open_gives_a_read_only_cache_that_still_answers(tmp_path, monkeypatch):
+    directory = tmp_path / "cache"
+    p = payload()
+    with Cache(directory) as cache:
+        complete(cache, ALICE, p, "j1")
+        cache.save_qpu(ALICE, "mock", {"id": "q1", "name": "mock"})
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr("diskcache.Cache.__init__", full)  # a new process cannot open it
+    with pytest.warns(CacheWarning, match="opened read-only"):
+        cache = Cache(directory)
+    with cache:
+        assert ask(cache, ALICE, p).job_id == "j1"
+        assert cache.qpu(ALICE, "mock")["id"] == "q1"
+        assert cache.info()["counts"] == {"result": 1, "submitted": 0, "job": 1, "qpu": 2}
+        assert cache.export_to(tmp_path / "out.gz") == 4
+        with pytest.warns(CacheWarning, match="could not write .*read-only"):
+            complete(cache, ALICE, payload(shots=7), "j2")
+        with pytest.raises(CacheError, match="read-only"):
+            cache.clear()
+    with pytest.raises(CacheError, match="cannot open"):
+        Cache(tmp_path / "never-written")  # nothing to read: the usual error
+
+
+def test_unreadable_store_is_a_miss_in_runs_and_an_error_in_management(cache, monkeypatch):
+    complete(cache, ALICE, payload(), "j1")
 
     def locked(*args, **kwargs):
         raise diskcache.Timeout("database is locked")
 
     monkeypatch.setattr("diskcache.Cache.get", locked)
     with pytest.warns(CacheWarning, match="could not read"):
-        assert ask(cache, StandIn(), payload()) is None
+        assert ask(cache, ALICE, payload()) is None
     with pytest.raises(CacheError, match="could not be read"):
         list(cache.entries())
 
@@ -588,11 +564,11 @@ def test_unreadable_store_is_a_miss_in_hooks_and_an_error_in_management(cache, m
 
 
 def test_no_secret_reaches_the_files_or_exports(cache, tmp_path):
-    client = StandIn(base_url=f"http://alice:{SECRET}@localhost:8090")
+    client = scope(f"http://alice:{SECRET}@localhost:8090")
     p = payload()
     complete(cache, client, p, "j1", token=SECRET, nested={"password": SECRET, "keep": 1})
-    cache.qpi_after_qpu(client=client, name="mock", record={"id": "q1", "access_token": SECRET})
-    assert cache.qpi_lookup_job(client=client, job_id="j1")["nested"] == {"keep": 1}
+    cache.save_qpu(client, "mock", {"id": "q1", "access_token": SECRET})
+    assert cache.job(client, "j1")["nested"] == {"keep": 1}
     export = tmp_path / "share.gz"
     cache.export_to(export)
     cache.close()
@@ -610,18 +586,17 @@ def worker(args: tuple[str, int]) -> list[str]:
     """Write this worker's entries and read everyone's; return what looked wrong."""
     directory, w = args
     problems = []
-    client = StandIn()
+    client = ALICE
     with Cache(directory) as cache:
         for i in range(PER_WORKER):
             complete(cache, client, payload(shots=100 + i, tag=f"w{w}"), f"w{w}-{i}")
             got = ask(cache, client, payload(shots=100 + i, tag=f"w{w}"))
-            if not isinstance(got, JobResult) or got.job_id != f"w{w}-{i}":
+            if got is None or got.job_id != f"w{w}-{i}":
                 problems.append(f"own w{w}-{i}: {got!r}")
             other = (w + 1 + i) % 8
             seen = ask(cache, client, payload(shots=100 + i, tag=f"w{other}"))
-            # Not there yet, its job id (submitted, result not stored yet), or its result.
-            seen_id = seen if isinstance(seen, str) else getattr(seen, "job_id", None)
-            if seen is not None and seen_id != f"w{other}-{i}":
+            # Not there yet, or its result.
+            if seen is not None and seen.job_id != f"w{other}-{i}":
                 problems.append(f"crossed w{other}-{i}: {seen!r}")
     return problems
 
@@ -636,11 +611,11 @@ def test_eight_processes_share_one_cache(tmp_path):
     with Cache(directory) as cache:
         assert cache.info()["counts"] == {
             "result": 8 * PER_WORKER,
-            "submitted": 8 * PER_WORKER,
+            "submitted": 0,
             "job": 8 * PER_WORKER,
             "qpu": 0,
         }
-        client = StandIn(cache_mode="replay")
+        client = ALICE
         for w in range(8):
             for i in range(PER_WORKER):
                 got = ask(cache, client, payload(shots=100 + i, tag=f"w{w}"))
@@ -649,7 +624,7 @@ def test_eight_processes_share_one_cache(tmp_path):
 
 def test_threads_share_one_cache_instance(cache):
     def run(w: int) -> list[str]:
-        client = StandIn()
+        client = ALICE
         wrong = []
         for i in range(20):
             p = payload(shots=100 + i, tag=f"t{w}")

@@ -24,7 +24,7 @@ from qpi.client import QPIClient
 from qpi.errors import QPIError, ValidationError
 from qpi.hooks import TranslatedCircuit
 from qpi.job import Job
-from qpi.payload import JobPayload
+from qpi.payload import assemble
 from qpi.qpu_limits import check_fits
 from qpi_cirq.convert import to_circuit
 from qpi_cirq.results import empty_results, results_from_job, to_results
@@ -251,7 +251,7 @@ class QPISampler(cirq.Sampler):
             NotFoundError: If the job does not exist or is not yours.
             ValidationError: If a circuit of the job was not written by this plugin.
         """
-        result = Job.from_id(self._client, job_id).result(self.timeout)
+        result = Job.from_id(self._client.runner, job_id).result(self.timeout)
         return results_from_job(result, self.seed)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -306,9 +306,7 @@ class QPISampler(cirq.Sampler):
                 for index, entry in planned.indexed_sent()
             ),
         )
-        payload = JobPayload(
-            circuits=tuple(entry.payload for entry in sent), shots=shots, qpu_target=target
-        )
+        payload = assemble(sent, shots=shots, qpu_target=target)
         return self._client.submit(payload, sent)
 
     def _collect(self, job: Job | None, planned: _Planned) -> list[list[cirq.ResultDict]]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from qpi import qasm3
 from qpi.circuit import Circuit
 from qpi.errors import ValidationError
-from qpi.payload import MAX_PAYLOAD_BYTES, CircuitPayload, JobPayload
+from qpi.payload import MAX_PAYLOAD_BYTES, CircuitPayload, JobPayload, assemble
 from qpi_pennylane.measurements import sample_rng, tape_result
 from qpi_pennylane.outcomes import Outcomes
 from qpi_pennylane.translate import TapeCircuit, TapeTranslator
@@ -119,8 +119,8 @@ class JobPlan:
     def payload(self, qpu_target: str = "") -> JobPayload:
         """The job to submit: every circuit entry, the first entry's shots as the default."""
         job_shots = self.entries[0].shots
-        return JobPayload(
-            circuits=tuple(entry.to_payload(job_shots) for entry in self.entries),
+        return assemble(
+            [entry.to_payload(job_shots) for entry in self.entries],
             shots=job_shots,
             qpu_target=qpu_target,
         )

@@ -235,14 +235,16 @@ class QPIDevice(Device):
     def _track_job(self, plan: JobPlan, outcome: JobResult) -> None:
         if not self.tracker.active:
             return
+        # "jobs" counts jobs actually submitted; a cache answer is a "cache_hits" instead.
         info: dict[str, Any] = {
-            "jobs": 1,
             "job_ids": outcome.job_id,
             "circuits": len(plan.entries),
             "experiments": plan.num_experiments,
         }
         if outcome.from_cache:
             info["cache_hits"] = 1
+        else:
+            info["jobs"] = len(outcome.metadata.get("job_ids") or [outcome.job_id])
         self.tracker.update(**info)
         self.tracker.record()
 

@@ -14,7 +14,7 @@ from qiskit.transpiler import Target
 import qpi
 from qpi import errors
 from qpi.hooks import TranslatedCircuit
-from qpi.payload import MEAS_LEVELS, MEAS_RETURNS, CircuitPayload, JobPayload
+from qpi.payload import MEAS_LEVELS, MEAS_RETURNS, CircuitPayload, assemble
 from qpi_qiskit.convert import translate
 from qpi_qiskit.job import QPIJob
 from qpi_qiskit.layout import Layout
@@ -231,8 +231,8 @@ class QPIBackend(BackendV2):
         Raises:
             ValidationError: If the payload is malformed (nothing is sent).
         """
-        payload = JobPayload(
-            circuits=tuple(entry.payload for entry in entries),
+        payload = assemble(
+            entries,
             shots=shots,
             meas_level=meas_level,
             meas_return=meas_return,

@@ -12,8 +12,7 @@ from qiskit.providers.exceptions import JobTimeoutError as QiskitJobTimeoutError
 from qiskit.result import Result
 
 from qpi import errors
-from qpi.client import FINAL_STATUSES
-from qpi.job import Job
+from qpi.jobs import FINAL_STATUSES, Job
 from qpi_qiskit.layout import Layout
 from qpi_qiskit.result import build_result
 
@@ -78,6 +77,7 @@ class QPIJob(JobV1):
         layouts: Per circuit, its register layout (``None`` for programs nothing is known
             about).
         memory: Whether results include per-shot memory at ``meas_level=2``.
+        client: The client to find the backend with (default: the backend's).
     """
 
     def __init__(
@@ -87,8 +87,10 @@ class QPIJob(JobV1):
         layouts: Sequence[Layout | None],
         *,
         memory: bool = False,
+        client: QPIClient | None = None,
     ) -> None:
         super().__init__(backend, job.id)
+        self._client = client if client is not None else getattr(backend, "client", None)
         self._job = job
         self._layouts = tuple(layouts)
         self._memory = memory
@@ -119,12 +121,12 @@ class QPIJob(JobV1):
             NotFoundError: If the job does not exist or is not yours.
             CacheMissError: In replay mode, if the cache does not hold the job.
         """
-        job = Job.from_id(client, job_id)
+        job = Job.from_id(client.runner, job_id)
         layouts = [
             Layout.from_text(entry.circuit, default_name=f"circuit-{i}")
             for i, entry in enumerate(job.payload.circuits)
         ]
-        return cls(backend, job, layouts, memory=memory)
+        return cls(backend, job, layouts, memory=memory, client=client)
 
     @property
     def id(self) -> str:
@@ -144,11 +146,11 @@ class QPIJob(JobV1):
         """
         if self._backend is None:
             target = self._job.payload.qpu_target
-            if target:
+            if target and self._client is not None:
                 from qpi_qiskit.backend import QPIBackend
 
                 with contextlib.suppress(errors.QPIError):  # then: "no backend"
-                    self._backend = QPIBackend(self._job.client, name=target)
+                    self._backend = QPIBackend(self._client, name=target)
         return super().backend()
 
     def primitive_job(self) -> QPIPrimitiveJob | None:
@@ -252,8 +254,7 @@ class QPIJob(JobV1):
                 callback(self.job_id(), job_status(str(record.get("status"))), self)
 
         try:
-            self._job.client.wait_for_job(
-                self.job_id(),
+            self._job.wait(
                 timeout,
                 max_interval=max(float(wait), _MIN_WAIT),
                 raise_on_failure=False,

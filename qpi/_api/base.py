@@ -1,15 +1,15 @@
-"""The client surface every endpoint mixin uses, declared once.
+"""The request surface every endpoint group uses, declared once.
 
-Each mixin of [`qpi.client.QPIClient`][qpi.client.QPIClient] derives from `ClientBase` and touches
-the
-client only through what it declares: a handful of attributes ``QPIClient.__init__`` sets, and
-the request helpers below, which are the only way to the network.
+Each endpoint group derives from ``ClientBase`` and reaches the
+network only through the request helpers below, which go through the client's
+[`Transport`][qpi.transport.Transport]. The groups are thin: dicts in, dicts out; no cache,
+no hooks, no cache mode (that is the job runner's, in [`qpi.jobs`][qpi.jobs]).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from qpi._api.records import (
@@ -22,39 +22,26 @@ from qpi._api.records import (
 )
 
 if TYPE_CHECKING:
-    import pluggy
-
-    from qpi.hooks import TranslatedCircuit
-    from qpi.job import Job
-    from qpi.payload import JobPayload
     from qpi.transport import Credentials, Transport
 
 __all__ = ["ClientBase"]
 
 
 class ClientBase:
-    """What the endpoint mixins may use of the client.
+    """What the endpoint groups may use.
 
     The attributes are set by ``QPIClient.__init__`` (they carry comments, not docstrings, so
-    they stay out of the API reference). A mixin that needs state of its own (the QPU memo, the
+    they stay out of the API reference). A group that needs state of its own (the QPU memo, the
     logged-in user) declares it in its own class, and ``QPIClient.__init__`` initialises it.
     """
 
     base_url: str  # the server's root URL (error messages name it)
-    cache_mode: str  # "reuse", "record", "replay" or "off"
-    plugins: pluggy.PluginManager  # the cache and framework plugins, called through hooks
     _transport: Transport  # sends every request: timeouts, retries, typed errors
     _credentials: Credentials  # the API token, and the session token after a password login
-    _lock: threading.Lock  # guards the memos the mixins keep on the client
+    _lock: threading.Lock  # guards the memos the groups keep
 
     if TYPE_CHECKING:
-        # Provided by QPIClient itself and by the users mixin.
-        def submit(
-            self,
-            payload: JobPayload,
-            translated: Sequence[TranslatedCircuit | None] | None = None,
-        ) -> Job: ...
-
+        # Provided by the users group.
         def _own_id(self) -> str | None: ...
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:

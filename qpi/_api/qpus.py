@@ -1,4 +1,8 @@
-"""QPU endpoints, and the memo that resolves a QPU name to the record id jobs are sent to."""
+"""QPU endpoints, and the memo that resolves a QPU name to the record id jobs are sent to.
+
+Dicts in, dicts out: the cache's copy of QPU records (for replay and offline reruns) is the job
+runner's business (see [`Runner.qpu`][qpi.jobs.Runner.qpu]).
+"""
 
 from __future__ import annotations
 
@@ -30,65 +34,20 @@ class QPUEndpoints(ClientBase):
         """
         return self._paged("/api/qpus")
 
-    def get_qpu(self, name: str) -> dict[str, Any]:
-        """Retrieve a single QPU by name or record id.
+    def _lookup_qpu(self, name: str) -> dict[str, Any]:
+        """A QPU record by name or id (``""``: the first online QPU), memoised for a minute.
 
         The real server looks QPUs up by record id only; a name is resolved through the list
         of online QPUs, then through the public ``qpus`` collection (offline ones too).
-        Records are remembered for a minute, and kept in the cache for replay mode.
-
-        Args:
-            name: The QPU's name or record id.
-
-        Returns:
-            A QPU record dict.
-
-        Raises:
-            NotFoundError: If no QPU has that name or id.
-        """
-        return self._qpu_record(name)
-
-    def resolve_qpu(self, qpu: str | None) -> str:
-        """The record id to send as ``qpu_target`` for a QPU name or id.
-
-        ``None`` picks the first online QPU, because the real server never dispatches a job
-        without a target.
-        """
-        return str(self._qpu_record(qpu or "")["id"])
-
-    def _qpu_record(self, name: str) -> dict[str, Any]:
-        """A QPU record by name or id (``""``: the first online QPU), memoised for a minute.
-
-        Replay mode reads it from the cache only; reuse mode falls back to the cache when the
-        server cannot be reached, so cached jobs run offline.
         """
         now = time.monotonic()
         with self._lock:
             hit = self._qpus.get(name)
         if hit is not None and now - hit[0] < QPU_MEMO_SECONDS:
             return dict(hit[1])
-        if self.cache_mode == "replay":
-            return self._cached_qpu(name)
-        try:
-            record = self._fetch_qpu(name) if name else self._first_online_qpu()
-        except errors.ConnectionError:
-            if self.cache_mode != "reuse":
-                raise
-            return self._cached_qpu(name)
+        record = self._fetch_qpu(name) if name else self._first_online_qpu()
         with self._lock:
             self._qpus[name] = (now, record)
-        self.plugins.hook.qpi_after_qpu(client=self, name=name, record=record)
-        return dict(record)
-
-    def _cached_qpu(self, name: str) -> dict[str, Any]:
-        record = self.plugins.hook.qpi_lookup_qpu(client=self, name=name)
-        if record is None:
-            what = f"QPU {name!r}" if name else "the default QPU"
-            raise errors.CacheMissError(
-                f"{what} is not in the cache for {self.base_url} and the server is not "
-                "reachable (or replay mode is on); run once against the server to record it",
-                fingerprint=name,
-            )
         return dict(record)
 
     def _first_online_qpu(self) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,22 +20,25 @@ from qpi._api.records import unwrap_list
 from qpi.errors import AmbiguousRequestError
 from qpi.payload import SUBMISSION_MARK, JobPayload, strip_submission_mark
 
-__all__ = ["JobSubmission", "without_submission_mark"]
+__all__ = ["JobSubmission", "job_id_of", "without_submission_mark"]
 
 
 class JobSubmission(ClientBase):
     """The job POST: sent once, reconciled by its tag after an ambiguous failure."""
 
-    def _post_job(self, payload: JobPayload) -> str:
-        """POST the job once; after an ambiguous failure, ask the server before resending."""
-        nonce = uuid.uuid4().hex
+    def create(self, payload: JobPayload, nonce: str) -> str:
+        """POST the job tagged ``nonce``; after an ambiguous failure, ask before resending.
+
+        Returns:
+            The id of the job the server made.
+        """
         body = payload.marked_json(nonce)  # reuses the payload's JSON: big sweeps serialise once
         attempts = self._transport.retry.attempts
         for attempt in range(1, attempts + 1):
             try:
                 record = self._request("POST", "/api/jobs", json_text=body, idempotent=False)
             except AmbiguousRequestError as exc:
-                found = self._find_submitted(nonce)
+                found = self.find_tagged(nonce, pauses=(0.05, 0.25, 0.75))
                 if found is not None:
                     return found
                 if attempt == attempts:
@@ -49,12 +51,17 @@ class JobSubmission(ClientBase):
             return job_id_of(record)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _find_submitted(self, nonce: str) -> str | None:
-        """Find the job a submission tagged ``nonce`` created, if the server accepted it."""
+    def find_tagged(self, nonce: str, pauses: tuple[float, ...] = (0.0,)) -> str | None:
+        """The job a submission tagged ``nonce`` created, if the server has it.
+
+        Args:
+            nonce: The submission tag.
+            pauses: Seconds to wait before each look (a request held up on the way may still
+                land, so after a lost answer it is worth looking more than once).
+        """
         tag = SUBMISSION_MARK + nonce
         rng = random.Random()
-        # A request held up on the way may still land: look a few times before resending.
-        for pause in (0.05, 0.25, 0.75):
+        for pause in pauses:
             time.sleep(pause * rng.uniform(0.8, 1.2))
             try:
                 recent = unwrap_list(

@@ -1,24 +1,17 @@
 """The disk cache: job results, job records and QPU records, kept across sessions.
 
-[`Cache`][qpi.cache.Cache] is a plugin of the submission hooks of [`qpi.hooks`][qpi.hooks]. Every
-[`QPIClient`][qpi.client.QPIClient] registers one (unless ``cache=False`` or the mode is ``off``),
-and the
-client's ``cache_mode`` decides how its answers are used:
+[`Cache`][qpi.cache.Cache] implements the [`Store`][qpi.cache.Store] protocol that the job
+runner ([`qpi.jobs`][qpi.jobs]) uses. The store has no mode and never sees a client: the
+runner alone reads the client's [`CacheMode`][qpi.jobs.CacheMode] and decides what to ask
+(see the cache guide for the semantics), so one `Cache` can serve several clients at once.
+It keeps four kinds of entry, each scoped by the server and the identity asking
+(``<server>#<identity>``: two tokens sharing a directory never see each other's entries):
 
-- ``reuse``: an identical payload sent to the same server is answered from the cache with no
-  request; a payload that was submitted but never collected re-attaches to its job;
-- ``record``: always submit, always store;
-- ``replay``: never touch the network; a payload the cache does not hold raises
-  [`CacheMissError`][qpi.errors.CacheMissError];
-- ``off``: no cache at all.
-
-The store itself has no mode, so one [`Cache`][qpi.cache.Cache] can serve several clients at once.
-It
-keeps four kinds of entry, each keyed by the normalised server URL and:
-
-- ``result``: a payload fingerprint -> the completed job record and the canonical payload;
-- ``submitted``: a payload fingerprint -> the id of the job submitted for it, written before
-  the client starts waiting, so a process killed mid-wait re-attaches instead of paying twice;
+- ``result``: ``<fingerprint>.<k>`` -> the k-th completed job record of that payload, with
+  the canonical payload;
+- ``submitted``: ``<fingerprint>.<k>`` -> the submission tag of the k-th submission, written
+  before its POST is sent, then the job id the server gave it, so a process killed mid-POST
+  or mid-wait re-attaches instead of paying twice;
 - ``job``: a job id -> the job's final record (completed, failed or cancelled);
 - ``qpu``: a QPU name or id (``""`` for "the default online QPU") -> the QPU record.
 
@@ -38,12 +31,10 @@ What happens when things go wrong:
   dropped with a [`CacheWarning`][qpi.cache.CacheWarning] and treated as a miss: the cache never
   answers with a
   result for a different payload, server or QPU;
-- a failed write (full disk, read-only file system, lock timeout) inside a hook warns with a
-  [`CacheWarning`][qpi.cache.CacheWarning] and is skipped: the job still runs and its result is
-  returned;
-- the management methods ([`Cache.info`][qpi.cache.Cache.info],
-  [`Cache.export_to`][qpi.cache.Cache.export_to], ...) raise
-  [`CacheError`][qpi.errors.CacheError] instead, since the user asked for exactly that operation.
+- a failed write (full disk, read-only file system, lock timeout) during a run warns with a
+  :class:`CacheWarning` and is skipped: the job still runs and its result is returned;
+- the management methods (:meth:`Cache.info`, :meth:`Cache.export_to`, ...) raise
+  :class:`~qpi.errors.CacheError` instead, since the user asked for exactly that operation.
 
 Example:
     ```python
@@ -52,13 +43,14 @@ Example:
 
     with Cache("~/qpi-cache") as cache:
         client = QPIClient("http://localhost:8090", cache=cache, cache_mode="reuse")
-        print(client.run(BELL_QASM, qpu="mock").result().from_cache)  # False, then True
+        print(client.run(BELL_QASM, qpu="mock").result().from_cache)  # False: a fresh job
         cache.export_to("results.qpicache.gz")
     ```
 """
 
 from qpi.cache.entries import KINDS, CacheEntry, normalise_server
 from qpi.cache.exports import EXPORT_FORMAT, EXPORT_VERSION
+from qpi.cache.protocol import Liveness, Scope, Store, StoredResult, Submission
 from qpi.cache.store import Cache
 from qpi.cache.warning import CacheWarning
 
@@ -69,5 +61,10 @@ __all__ = [
     "Cache",
     "CacheEntry",
     "CacheWarning",
+    "Liveness",
+    "Scope",
+    "Store",
+    "StoredResult",
+    "Submission",
     "normalise_server",
 ]

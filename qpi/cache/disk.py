@@ -195,13 +195,35 @@ class _Database:
         try:
             store = self._connect()
         except sqlite3.DatabaseError as exc:
-            if not _is_corrupt(exc):
-                raise self._open_error(exc) from exc
-            self._move_aside(before, exc)
-            store = self._connect_or_raise()
+            if _is_corrupt(exc):
+                self._move_aside(before, exc)
+                store = self._connect_or_raise()
+            else:  # a full or read-only disk, a lock: reading may still work
+                store = self._read_only(exc)
         except _STORE_ERRORS as exc:
-            raise self._open_error(exc) from exc
+            store = self._read_only(exc)
         self._identity = _identity(self._directory)
+        return store
+
+    def _read_only(self, exc: BaseException) -> Any:
+        """The cache opened for reading only, when it cannot be opened for writing.
+
+        A full (or read-only) disk must not cost replay its results: the entries are read,
+        and every write warns as it would on a full disk.
+
+        Raises:
+            CacheError: If there is no database to read, or it cannot be read either.
+        """
+        from qpi.cache.readonly import ReadOnlyStore
+
+        try:
+            store = ReadOnlyStore(self._directory)
+        except (*_STORE_ERRORS, ValueError):
+            raise self._open_error(exc) from exc
+        _warn(
+            f"the cache at {self._directory} could not be opened for writing ({exc}); it was "
+            "opened read-only: stored results are answered, new ones are not kept"
+        )
         return store
 
     def _connect(self) -> diskcache.Cache:

@@ -1,11 +1,12 @@
 """Cache entries: their keys, the JSON envelope they are stored in, and the checks on both.
 
-An entry is stored under the key ``["<kind>", "<server>", "<name>"]`` (canonical JSON) as the
-text of an envelope ``{"v", "kind", "server", "key", "stored", "data"}``. The envelope repeats
-its key, so an entry read back is checked against the key it was asked for; a ``result`` or
-``submitted`` entry is keyed by the SHA-256 fingerprint of the canonical payload it holds, so
-it can only ever answer for that payload. Records are scrubbed of any field that could hold a
-credential before they are stored.
+An entry is stored under the key ``["<kind>", "<scope>", "<name>"]`` (canonical JSON) as the
+text of an envelope ``{"v", "kind", "server", "key", "stored", "data"}``, where the scope is
+``<server>#<identity>`` (see [`Scope`][qpi.cache.Scope]). The envelope repeats its key, so an
+entry read back is checked against the key it was asked for; a ``result`` or ``submitted``
+entry is keyed by ``<fingerprint>.<occurrence>``, the fingerprint being that of the payload
+it holds, so it can only ever answer for that payload. Records are scrubbed of any field that
+could hold a credential before they are stored.
 """
 
 from __future__ import annotations
@@ -19,19 +20,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from qpi.errors import CacheError, QPIError, ValidationError
-from qpi.payload import JobPayload, canonical_json
-from qpi.result import parse_results
+from qpi.jobs.results import parse_results
+from qpi.jobs.status import FINAL_STATUSES as _FINAL_STATUSES
+from qpi.payload import JobPayload, canonical_json, fingerprint_json
 
 __all__ = ["KINDS", "CacheEntry", "normalise_server"]
 
 #: The kinds of cache entry.
 KINDS: tuple[str, ...] = ("result", "submitted", "job", "qpu")
 
-_ENTRY_VERSION = 1
-_FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
-_DEAD_STATUSES = frozenset({"failed", "cancelled"})
-# Record fields copied into a cached result's metadata (as qpi.job.Job.result does).
-_METADATA_FIELDS = ("status", "qpu_target", "duration", "finished_at", "created", "updated")
+_ENTRY_VERSION = 2
+_NONCE = frozenset("0123456789abcdef")
 # Record fields that could hold a credential. Records never carry them, but a store that must
 # never hold a secret drops them rather than trust every server version.
 _SECRET_FIELDS = frozenset(
@@ -45,9 +44,10 @@ class CacheEntry:
 
     Attributes:
         kind: ``"result"``, ``"submitted"``, ``"job"`` or ``"qpu"``.
-        server: The normalised URL of the server the entry belongs to.
-        key: The payload fingerprint (``result``, ``submitted``), job id (``job``) or QPU
-            name or id (``qpu``; ``""`` is the default online QPU).
+        server: Whose entry it is: ``<normalised server URL>#<identity>`` (the identity is a
+            digest of the token, never the token).
+        key: ``<payload fingerprint>.<occurrence>`` (``result``, ``submitted``), the job id
+            (``job``) or the QPU name or id (``qpu``; ``""`` is the default online QPU).
         job_id: The job the entry refers to; the QPU's record id for ``qpu`` entries.
         created: When the server created the job or QPU record, as it reported it.
         stored: When the entry was written to the cache (seconds since the epoch).
@@ -121,6 +121,25 @@ def _parse_key(key: Any) -> tuple[str, str, str] | None:
     return None
 
 
+#: The identity of entries imported from an export file: readable by every identity.
+IMPORTED = "imported"
+
+
+def imported_scope(server: str) -> str:
+    """The scope key entries imported for ``server`` are stored under."""
+    return f"{server}#{IMPORTED}"
+
+
+def occurrence_key(fingerprint: str, occurrence: int) -> str:
+    """The name of the ``occurrence``-th result (or submission) of a payload."""
+    return f"{fingerprint}.{int(occurrence)}"
+
+
+def fingerprint_of_key(name: str) -> str:
+    """The payload fingerprint an ``occurrence_key`` names."""
+    return name.partition(".")[0]
+
+
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -151,8 +170,10 @@ def _decode(text: str | bytes, expected: tuple[str, str, str]) -> dict[str, Any]
         if isinstance(text, bytes):
             text = text.decode("utf-8")
         envelope = json.loads(text)
-    except ValueError as exc:
+    except ValueError as exc:  # not JSON, or not UTF-8
         raise CacheError(f"it is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise CacheError("it is JSON nested too deeply to be an entry") from None
     _check_envelope(envelope)
     if (envelope["kind"], envelope["server"], envelope["key"]) != expected:
         raise CacheError("it was stored under another key")
@@ -189,14 +210,17 @@ def _check_data(kind: str, name: str, data: dict[str, Any], *, deep: bool) -> No
             raise CacheError("its QPU record has no id")
         return
     job_id = data.get("job_id")
+    if kind in ("result", "submitted"):
+        _check_occurrence(name, data.get("payload"))
+    if kind == "submitted":
+        nonce = data.get("nonce")
+        if not isinstance(nonce, str) or len(nonce) != 32 or not _NONCE.issuperset(nonce):
+            raise CacheError("its submission tag is not 32 hex characters")
+        if job_id is not None and (not isinstance(job_id, str) or not job_id):
+            raise CacheError("its job id is not text")
+        return
     if not isinstance(job_id, str) or not job_id:
         raise CacheError("it names no job id")
-    if kind in ("result", "submitted"):
-        payload = data.get("payload")
-        if not isinstance(payload, str) or _sha256(payload) != name:
-            raise CacheError("its key is not the fingerprint of its stored payload")
-    if kind == "submitted":
-        return
     record = data.get("record")
     if not isinstance(record, dict) or record.get("id", job_id) != job_id:
         raise CacheError(f"its job record is not the record of job {job_id}")
@@ -208,6 +232,14 @@ def _check_data(kind: str, name: str, data: dict[str, Any], *, deep: bool) -> No
         raise CacheError("its job record is not completed")
     if deep:
         _check_result_parses(data["payload"], record, job_id)
+
+
+def _check_occurrence(name: str, payload: Any) -> None:
+    fingerprint, dot, occurrence = name.partition(".")
+    if not dot or not occurrence.isdigit() or len(occurrence) > 9:
+        raise CacheError("its key is not <fingerprint>.<occurrence>")
+    if not isinstance(payload, str) or fingerprint_json(payload) != fingerprint:
+        raise CacheError("its key is not the fingerprint of its stored payload")
 
 
 def _check_result_parses(payload_text: str, record: dict[str, Any], job_id: str) -> None:
@@ -228,28 +260,6 @@ def _points_at(text: str | bytes, job_id: str) -> bool:
         return envelope["data"]["job_id"] == job_id
     except (ValueError, KeyError, TypeError):
         return True  # damaged: dropping it is right anyway
-
-
-def _result_is_storable(
-    payload: JobPayload, fingerprint: str, job_id: str, record: dict[str, Any]
-) -> bool:
-    """Whether a completed record can serve later runs of ``payload`` (it parses, keys match)."""
-    if _sha256(payload.to_json()) != fingerprint:
-        return False
-    try:
-        parse_results(payload, record.get("results"), job_id=job_id)
-    except QPIError:
-        return False
-    return True
-
-
-def _metadata(record: Mapping[str, Any], job_id: str, fingerprint: str) -> dict[str, Any]:
-    metadata = {key: record[key] for key in _METADATA_FIELDS if key in record}
-    results = record.get("results")
-    if isinstance(results, dict) and "backend" in results:
-        metadata["backend"] = results["backend"]
-    metadata.update(job_id=job_id, fingerprint=fingerprint, from_cache=True)
-    return metadata
 
 
 def _summary(size: int, envelope: dict[str, Any]) -> CacheEntry:

@@ -23,7 +23,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from qpi.cache.entries import _check_envelope, _sha256
+from qpi.cache.entries import KINDS, _check_envelope, _sha256, fingerprint_of_key
 from qpi.cache.warning import _warn
 from qpi.errors import CacheError
 from qpi.payload import canonical_json
@@ -72,7 +72,8 @@ def _select_for_export(
     results = [
         e
         for e in envelopes
-        if e["kind"] == "result" and (e["key"] in fingerprints or e["data"]["job_id"] in job_ids)
+        if e["kind"] == "result"
+        and (fingerprint_of_key(e["key"]) in fingerprints or e["data"]["job_id"] in job_ids)
     ]
     wanted_jobs = job_ids | {e["data"]["job_id"] for e in results}
     jobs = [e for e in envelopes if e["kind"] == "job" and e["key"] in wanted_jobs]
@@ -142,19 +143,22 @@ def _read_export(path: Path) -> list[dict[str, Any]]:
         ) from None
     except ValueError as exc:
         raise CacheError(f"{where} does not hold JSON ({exc}); export it again") from None
+    except RecursionError:
+        raise CacheError(f"{where} holds JSON nested too deeply to be an export") from None
     entries = _check_document(document, where)
     for index, envelope in enumerate(entries):
+        kind = envelope.get("kind") if isinstance(envelope, dict) else None
+        if kind in KINDS and kind not in _EXPORTED_KINDS:
+            raise CacheError(
+                f"{where}: entry {index} is a {kind!r} entry, which exports never hold; "
+                "nothing was imported"
+            )
         try:
             _check_envelope(envelope, deep=True)
         except CacheError as exc:
             raise CacheError(
                 f"{where}: entry {index} is refused: {exc}; nothing was imported"
             ) from None
-        if envelope["kind"] not in _EXPORTED_KINDS:
-            raise CacheError(
-                f"{where}: entry {index} is a {envelope['kind']!r} entry, which exports never "
-                "hold; nothing was imported"
-            )
     return entries
 
 

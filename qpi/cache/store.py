@@ -1,9 +1,10 @@
-"""The `Cache` store: the submission hooks it implements and its management methods.
+"""The [`Cache`][qpi.cache.Cache] store: the [`Store`][qpi.cache.Store] protocol on disk.
 
-The hooks answer submissions from the cache (``reuse``, ``replay``), re-attach to jobs
-submitted but never collected, and store what comes back; a storage failure in a hook warns
-and lets the job run. The management methods (``info``, ``entries``, ``export_to``,
-``import_from``, ``clear``, ``prune``) back the ``qpi cache`` command and raise instead.
+The protocol methods answer the job runner (results by payload and occurrence, submissions,
+job and QPU records, all scoped by server and identity); a storage failure there warns and
+lets the job run. The store has no mode and never sees a client. The management methods
+(``info``, ``entries``, ``export_to``, ``import_from``, ``clear``, ``prune``) back the
+``qpi cache`` command and raise instead.
 """
 
 from __future__ import annotations
@@ -12,21 +13,19 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from qpi.cache.answers import _cached_result, _forget_submitted, _miss_message, _mode, _reattach
-from qpi.cache.disk import _Database, _deleter, _resolve_directory, _setter
+from qpi.cache.disk import _STORE_ERRORS, _Database, _deleter, _resolve_directory, _setter
 from qpi.cache.entries import (
-    _DEAD_STATUSES,
     _FINAL_STATUSES,
     KINDS,
     CacheEntry,
     _check_kind,
     _key,
-    _result_is_storable,
     _scrub,
     _summary,
-    normalise_server,
+    imported_scope,
+    occurrence_key,
 )
 from qpi.cache.exports import (
     _exported,
@@ -35,13 +34,10 @@ from qpi.cache.exports import (
     _select_for_export,
     _write_export,
 )
-from qpi.errors import CacheMissError, ValidationError
-from qpi.hooks import hookimpl
+from qpi.cache.protocol import Liveness, Scope, StoredResult, Submission
+from qpi.cache.warning import _warn
+from qpi.errors import CacheError, ValidationError
 from qpi.payload import JobPayload, canonical_json
-from qpi.result import JobResult
-
-if TYPE_CHECKING:
-    from qpi.client import QPIClient
 
 __all__ = ["Cache"]
 
@@ -50,7 +46,8 @@ class Cache:
     """A disk-backed store of job results, job records and QPU records.
 
     Register it on a client with ``QPIClient(cache=Cache(...))`` (a client given a directory
-    or nothing builds its own). It implements the submission hooks of [`qpi.hooks`][qpi.hooks]; the
+    or nothing builds its own). It implements the [`Store`][qpi.cache.Store] protocol the job
+    runner uses; the
     management methods back the ``qpi cache`` command.
 
     Args:
@@ -101,145 +98,132 @@ class Cache:
     def __repr__(self) -> str:
         return f"Cache({str(self._directory)!r}, size_limit={self._size_limit})"
 
-    # -- hooks ----------------------------------------------------------------------------------
+    # -- the Store protocol (what the job runner asks) -----------------------------------------
 
-    @hookimpl
-    def qpi_before_submit(
-        self, client: QPIClient, payload: JobPayload, fingerprint: str
-    ) -> JobResult | str | None:
-        """Answer a submission from the cache, re-attach it, or let it through.
-
-        In ``reuse`` mode a stored result is returned, else the id of a job already submitted
-        for the payload (if the server still has it pending or running), else ``None``. In
-        ``replay`` mode a stored result is returned and anything else raises. In ``record``
-        and ``off`` modes the answer is always ``None``.
+    def result(self, scope: Scope, payload: JobPayload, occurrence: int) -> StoredResult | None:
+        """The completed record stored for the ``occurrence``-th submission of ``payload``.
 
         Args:
-            client: The submitting client (its ``base_url`` and ``cache_mode`` are read).
-            payload: The payload about to be submitted.
-            fingerprint: ``payload.fingerprint()``.
+            scope: The server and identity asking.
+            payload: The payload (its fingerprint is the key).
+            occurrence: Which result of the payload (0 for the first).
 
         Returns:
-            A [`JobResult`][qpi.result.JobResult] marked ``from_cache``, a job id, or ``None``.
-
-        Raises:
-            CacheMissError: In replay mode, when no result is stored for the payload.
+            The stored result, or ``None`` (absent, unreadable, or damaged and dropped).
         """
-        mode = _mode(client)
-        if mode not in ("reuse", "replay"):
-            return None
-        server = normalise_server(client.base_url)
-        result = _cached_result(self._db, server, payload, fingerprint)
-        if result is not None:
-            return result
-        if mode == "replay":
-            pending = self._db.read("submitted", server, fingerprint)
-            raise CacheMissError(
-                _miss_message(self._directory, server, payload, fingerprint, pending),
-                fingerprint=fingerprint,
-            )
-        return _reattach(self._db, client, server, payload, fingerprint)
+        name = occurrence_key(payload.fingerprint(), occurrence)
+        data = self._read("result", scope, name)
+        return None if data is None else StoredResult(data["job_id"], data["record"])
 
-    @hookimpl
-    def qpi_after_submit(
-        self, client: QPIClient, payload: JobPayload, fingerprint: str, job_id: str
-    ) -> None:
-        """Record the id of a job just accepted, before anyone waits on it.
-
-        Args:
-            client: The submitting client.
-            payload: The submitted payload.
-            fingerprint: ``payload.fingerprint()``.
-            job_id: The id the server assigned.
-        """
-        if _mode(client) == "off":
-            return
-        data = {"job_id": str(job_id), "payload": payload.to_json()}
-        self._db.write(
-            normalise_server(client.base_url),
-            [("submitted", fingerprint, data)],
-            what=f"the id of job {job_id}",
-        )
-
-    @hookimpl
-    def qpi_after_result(
+    def save_result(
         self,
-        client: QPIClient,
+        scope: Scope,
         payload: JobPayload,
-        fingerprint: str,
+        occurrence: int,
         job_id: str,
-        record: dict[str, Any],
+        record: Mapping[str, Any],
     ) -> None:
-        """Store a job's final record, and its result when it completed.
+        """Store a completed record as the ``occurrence``-th result of ``payload``.
 
-        A failed or cancelled job also drops the ``submitted`` entry that points at it, so the
-        next identical run submits again instead of re-attaching to a dead job.
-
-        Args:
-            client: The client that read the record.
-            payload: The job's payload.
-            fingerprint: ``payload.fingerprint()``.
-            job_id: The job's id.
-            record: The final job record from the server.
+        The job's final record is stored with it, and the submission entry of that occurrence
+        is dropped: the result answers from now on.
         """
-        status = record.get("status") if isinstance(record, Mapping) else None
-        if _mode(client) == "off" or status not in _FINAL_STATUSES:
+        if not isinstance(record, Mapping) or record.get("status") != "completed":
             return
-        server = normalise_server(client.base_url)
         job_id = str(job_id)
         clean = _scrub(dict(record))
-        items: list[tuple[str, str, dict[str, Any]]] = [
-            ("job", job_id, {"job_id": job_id, "record": clean})
-        ]
-        if status == "completed" and _result_is_storable(payload, fingerprint, job_id, clean):
-            items.append(
-                (
-                    "result",
-                    fingerprint,
-                    {"job_id": job_id, "payload": payload.to_json(), "record": clean},
-                )
-            )
-        self._db.write(server, items, what=f"the result of job {job_id}")
-        if status in _DEAD_STATUSES:
-            _forget_submitted(self._db, server, fingerprint, job_id)
+        name = occurrence_key(payload.fingerprint(), occurrence)
+        data = {"job_id": job_id, "payload": payload.to_json(), "record": clean}
+        items = [("result", name, data), ("job", job_id, {"job_id": job_id, "record": clean})]
+        self._db.write(scope.key, items, what=f"the result of job {job_id}")
+        self.forget_submission(scope, payload, occurrence)
 
-    @hookimpl
-    def qpi_lookup_job(self, client: QPIClient, job_id: str) -> dict[str, Any] | None:
-        """Return the stored final record of ``job_id`` on the client's server, if any.
+    def submission(
+        self,
+        scope: Scope,
+        payload: JobPayload,
+        occurrence: int,
+        alive: Liveness | None = None,
+    ) -> Submission | None:
+        """The stored submission of that occurrence, if its job may still be re-attached to.
 
         Args:
-            client: The asking client.
-            job_id: The job's id.
+            scope: The server and identity asking.
+            payload: The payload.
+            occurrence: Which submission of the payload.
+            alive: Asked about a stored job id; a job it says is gone (unknown to the server,
+                failed or cancelled) is forgotten and ``None`` returned.
         """
-        data = self._db.read("job", normalise_server(client.base_url), str(job_id))
+        name = occurrence_key(payload.fingerprint(), occurrence)
+        data = self._db.read("submitted", scope.key, name)
+        if data is None:
+            return None
+        submission = Submission(data["nonce"], data.get("job_id") or None)
+        if submission.job_id is not None and alive is not None and not alive(submission.job_id):
+            self.forget_submission(scope, payload, occurrence)
+            return None
+        return submission
+
+    def save_submission(
+        self, scope: Scope, payload: JobPayload, occurrence: int, submission: Submission
+    ) -> None:
+        """Store a submission's tag before its POST, and its job id once the server answers."""
+        name = occurrence_key(payload.fingerprint(), occurrence)
+        data = {
+            "nonce": submission.nonce,
+            "job_id": submission.job_id,
+            "payload": payload.to_json(),
+        }
+        what = f"the submission of job {submission.job_id or '(being sent)'}"
+        self._db.write(scope.key, [("submitted", name, data)], what=what)
+
+    def forget_submission(self, scope: Scope, payload: JobPayload, occurrence: int) -> None:
+        """Drop the stored submission of that occurrence (a failure only warns)."""
+        key = _key("submitted", scope.key, occurrence_key(payload.fingerprint(), occurrence))
+        try:
+            self._db.run(_deleter(key))
+        except (*_STORE_ERRORS, CacheError) as exc:
+            _warn(f"could not drop the submission entry {key} in {self._directory}: {exc}")
+
+    def job(self, scope: Scope, job_id: str) -> dict[str, Any] | None:
+        """The stored final record of ``job_id``, if any."""
+        data = self._read("job", scope, str(job_id))
         return dict(data["record"]) if data is not None else None
 
-    @hookimpl
-    def qpi_lookup_qpu(self, client: QPIClient, name: str) -> dict[str, Any] | None:
-        """Return the stored record of the QPU ``name`` (a name, an id, or ``""``), if any.
+    def save_job(self, scope: Scope, job_id: str, record: Mapping[str, Any]) -> None:
+        """Store a job's final record (completed, failed or cancelled); others are ignored."""
+        if not isinstance(record, Mapping) or record.get("status") not in _FINAL_STATUSES:
+            return
+        job_id = str(job_id)
+        data = {"job_id": job_id, "record": _scrub(dict(record))}
+        self._db.write(scope.key, [("job", job_id, data)], what=f"the record of job {job_id}")
 
-        Args:
-            client: The asking client.
-            name: A QPU name or record id; ``""`` asks for the default online QPU.
-        """
-        data = self._db.read("qpu", normalise_server(client.base_url), str(name))
+    def qpu(self, scope: Scope, name: str) -> dict[str, Any] | None:
+        """The stored record of the QPU ``name`` (a name, an id, or ``""``), if any."""
+        data = self._read("qpu", scope, str(name))
         return dict(data["record"]) if data is not None else None
 
-    @hookimpl
-    def qpi_after_qpu(self, client: QPIClient, name: str, record: dict[str, Any]) -> None:
+    def _read(self, kind: str, scope: Scope, name: str) -> dict[str, Any] | None:
+        """An entry of ``scope``, else one imported for its server (shared on purpose)."""
+        data = self._db.read(kind, scope.key, name)
+        if data is None:
+            data = self._db.read(kind, imported_scope(scope.server), name)
+        return data
+
+    def save_qpu(self, scope: Scope, name: str, record: Mapping[str, Any]) -> None:
         """Store a QPU record under the name asked for, its record id and its name.
 
         Args:
-            client: The client that fetched the record.
-            name: What the record was looked up by (``""`` for the default online QPU).
+            scope: The server and identity asking.
+            name: What the record was looked up by (``""`` for the default QPU).
             record: The QPU record.
         """
-        if _mode(client) == "off" or not isinstance(record, Mapping) or not record.get("id"):
+        if not isinstance(record, Mapping) or not record.get("id"):
             return
         clean = _scrub(dict(record))
         names = dict.fromkeys([str(name), str(clean["id"]), str(clean.get("name") or "")])
         items = [("qpu", key, {"record": clean}) for key in names if key or not name]
-        self._db.write(normalise_server(client.base_url), items, what=f"QPU {name!r}")
+        self._db.write(scope.key, items, what=f"QPU {name!r}")
 
     # -- management -----------------------------------------------------------------------------
 
@@ -332,7 +316,9 @@ class Cache:
 
         The whole file is checked before anything is written, and the entries are written in
         one transaction, so a refused or failed import leaves the cache as it was. Entries
-        already present are replaced.
+        already present are replaced. Imported entries belong to no identity: whoever imported
+        the file chose to share it, so every token and user of this cache directory can read
+        them (their own entries are asked first).
 
         Args:
             path: A file written by [`export_to`][qpi.cache.Cache.export_to].
@@ -346,7 +332,10 @@ class Cache:
                 does not match its content (a result whose key is not its payload's
                 fingerprint, for example).
         """
-        envelopes = _read_export(Path(path))
+        envelopes = [
+            {**env, "server": imported_scope(env["server"].partition("#")[0])}
+            for env in _read_export(Path(path))
+        ]
         texts = [
             (_key(env["kind"], env["server"], env["key"]), canonical_json(env)) for env in envelopes
         ]

@@ -11,13 +11,14 @@ from qpi.cli.groups import SuggestingGroup
 from qpi.cli.progress import job_progress, still_running_on_interrupt
 from qpi.cli.render import table
 from qpi.cli.views import echo_experiments, echo_job, job_summary, qpu_name, record_experiments
+from qpi.jobs.status import JobStatus
 
 if TYPE_CHECKING:
     from qpi.client import QPIClient
 
 __all__ = ["jobs"]
 
-_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+_STATUSES = tuple(status.value for status in JobStatus)
 
 
 @click.group(cls=SuggestingGroup)

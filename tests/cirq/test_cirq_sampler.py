@@ -362,7 +362,8 @@ def test_a_cached_result_replays_identically_offline(server, tmp_path):
     with QPISampler(url=server.url, api_token=server.api_token, cache=cache) as recorder:
         first = recorder.run_sweep(circuit, sweep, repetitions=100)
         jobs = len(recorder.client.list_jobs())
-    with QPISampler(url=server.url, cache=cache, cache_mode="replay") as replayer:
+    replay = {"api_token": server.api_token, "cache": cache, "cache_mode": "replay"}
+    with QPISampler(url=server.url, **replay) as replayer:
         again = replayer.run_sweep(circuit, sweep, repetitions=100)
     assert again == first  # same counts, same synthesised per-shot order
     with server.client(cache=False) as check:

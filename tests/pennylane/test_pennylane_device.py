@@ -412,13 +412,19 @@ def test_cached_and_replayed_results_equal_fresh_ones(tmp_path):
 
     xs = np.array([0.3, 1.2])
     with LocalServer(seed=3) as server:
-        options = {"url": server.url, "cache": str(tmp_path), "seed": 5}
-        dev = qml.device("qpi.remote", wires=2, api_token=server.api_token, **options)
-        qnode = qml.set_shots(qml.QNode(circuit, dev), 64)
-        fresh = qnode(xs)
-        with qml.Tracker(dev) as tracker:
-            reused = qnode(xs)
-        assert tracker.totals.get("cache_hits") == 1
+        options = {
+            "url": server.url,
+            "api_token": server.api_token,
+            "cache": str(tmp_path),
+            "seed": 5,
+        }
+        dev = qml.device("qpi.remote", wires=2, **options)
+        fresh = qml.set_shots(qml.QNode(circuit, dev), 64)(xs)
+        # A new device is a rerun of the script: its first run gets the first stored result.
+        rerun = qml.device("qpi.remote", wires=2, **options)
+        with qml.Tracker(rerun) as tracker:
+            reused = qml.set_shots(qml.QNode(circuit, rerun), 64)(xs)
+        assert tracker.totals.get("cache_hits") == 1 and "jobs" not in tracker.totals
     # The server is gone: replay reads the cache only.
     replay_dev = qml.device("qpi.remote", wires=2, cache_mode="replay", **options)
     replayed = qml.set_shots(qml.QNode(circuit, replay_dev), 64)(xs)

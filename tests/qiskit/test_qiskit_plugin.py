@@ -54,9 +54,12 @@ def test_results_and_jobs_replay_from_the_cache_offline(server, tmp_path):
         job = backend.run(rx, parameter_values=[[0.0], [np.pi]], shots=64)
         first = job.result()
         assert not first.metadata["from_cache"]
+    with server.client(cache=str(tmp_path)) as rerun:  # a new session: answered from the cache
+        backend = rerun.get_backend("mock")
         again = backend.run(rx, parameter_values=[[0.0], [np.pi]], shots=64).result()
         assert again.metadata["from_cache"] and again.get_counts() == first.get_counts()
-    with QPIClient(server.url, cache=str(tmp_path), cache_mode="replay") as offline:
+    replay = {"cache": str(tmp_path), "cache_mode": "replay"}
+    with QPIClient(server.url, server.api_token, **replay) as offline:
         past = offline.job(job.job_id())
         replayed = past.result()
         assert [r.header for r in replayed.results] == [r.header for r in first.results]

@@ -39,11 +39,11 @@ def test_entries_never_cross_servers(server, tmp_path):
     cache = tmp_path / "cache"
     circuit = tagged(BELL)
     with LocalServer(seed=99, workers=1) as other:
-        with server.client(cache=cache) as here:
+        with server.client(cache=cache, cache_mode="memo") as here:
             first = here.submit_job([{"circuit": circuit}], shots=40)  # no target: same payload
             here.wait_for_job(first, timeout=60)
             again = here.submit_job([{"circuit": circuit}], shots=40)
-            assert again == first  # answered from the cache on the same server
+            assert again == first  # memo: answered from the cache on the same server
             here.get_qpu("mock")
         before = len(_server_jobs(other))
         with other.client(cache=cache) as there:
@@ -54,11 +54,11 @@ def test_entries_never_cross_servers(server, tmp_path):
                 there.get_job(first)  # the first server's job is not read from the cache
             assert there.get_qpu("mock")["id"] != here.get_qpu("mock")["id"]
         assert len(_server_jobs(other)) == before + 1
-        with QPIClient(other.url, cache=cache, cache_mode="replay") as replay:
+        with other.client(cache=cache, cache_mode="replay") as replay:
             assert replay.get_job(elsewhere)["id"] == elsewhere
             with pytest.raises(errors.CacheMissError):
                 replay.get_job(first)
-        with QPIClient(server.url, cache=cache, cache_mode="replay") as replay:
+        with server.client(cache=cache, cache_mode="replay") as replay:
             assert replay.submit_job([{"circuit": circuit}], shots=40) == first
 
 
@@ -68,6 +68,7 @@ def test_entries_never_cross_qpus(server, tmp_path):
         runs = {qpu: client.run(circuit, shots=64, qpu=qpu).result(timeout=120) for qpu in
                 ("mock", "qiskit_aer")}  # fmt: skip
         assert runs["mock"].job_id != runs["qiskit_aer"].job_id
+    with server.client(cache=tmp_path / "cache") as client:  # a rerun: answered in order
         for qpu, first in runs.items():
             again = client.run(circuit, shots=64, qpu=qpu).result(timeout=120)
             assert again.from_cache and again.job_id == first.job_id
@@ -98,6 +99,7 @@ def test_entries_never_cross_payloads(server, tmp_path):
             assert not result.from_cache, name
             first[name] = result.job_id
         assert len(set(first.values())) == len(variants)
+    with server.client(cache=tmp_path / "cache") as client:  # a rerun: answered in order
         for name, (circuits, options) in variants.items():
             one = circuits[0] if len(circuits) == 1 else circuits
             rows = options.get("parameter_values")
@@ -206,7 +208,10 @@ DISK_LIMIT_SCRIPT = textwrap.dedent(
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space again
         again = client.run(circuit, parameter_values=rows, shots=20, qpu=qpu).result(timeout=120)
         print("again", again.job_id, again.from_cache, len(again.experiments), flush=True)
-        third = client.run(circuit, parameter_values=rows, shots=20, qpu=qpu).result(timeout=120)
+    with QPIClient(url, cache=cache) as rerun:  # the script run again: k-th run, k-th result
+        first = rerun.run(circuit, parameter_values=rows, shots=20, qpu=qpu).result(timeout=120)
+        print("rerun", first.job_id, first.from_cache, flush=True)
+        third = rerun.run(circuit, parameter_values=rows, shots=20, qpu=qpu).result(timeout=120)
         print("third", third.job_id, third.from_cache, flush=True)
     """
 )
@@ -233,6 +238,8 @@ def test_a_kernel_enforced_disk_limit_degrades_to_warnings(server, tmp_path):
     assert int(warned) >= 1 and "could not" in done.stdout  # and the cache said it could not
     again_id, again_cached, _ = lines["again"]
     assert again_cached == "False" and again_id != full_id  # nothing half-written was served
+    rerun_id, rerun_cached = lines["rerun"]
+    assert rerun_cached == "False" and rerun_id not in (full_id, again_id)  # never stored
     third_id, third_cached = lines["third"]
     assert (third_id, third_cached) == (again_id, "True")  # with space, caching works again
 
