@@ -32,9 +32,11 @@ What happens when things go wrong:
   answers with a
   result for a different payload, server or QPU;
 - a failed write (full disk, read-only file system, lock timeout) during a run warns with a
-  :class:`CacheWarning` and is skipped: the job still runs and its result is returned;
-- the management methods (:meth:`Cache.info`, :meth:`Cache.export_to`, ...) raise
-  :class:`~qpi.errors.CacheError` instead, since the user asked for exactly that operation.
+  [`CacheWarning`][qpi.cache.CacheWarning] and is skipped: the job still runs and its result is
+  returned;
+- the management methods ([`Cache.info`][qpi.cache.Cache.info],
+  [`Cache.export_to`][qpi.cache.Cache.export_to], ...) raise
+  [`CacheError`][qpi.errors.CacheError] instead, since the user asked for exactly that operation.
 
 Example:
     ```python
