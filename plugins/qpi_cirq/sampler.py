@@ -55,8 +55,8 @@ class QPISampler(cirq.Sampler):
         api_token: The API token, when ``client`` is not given.
         cache: The cache directory, a ``qpi.cache.Cache``, or ``False`` for none, when
             ``client`` is not given.
-        cache_mode: ``"reuse"``, ``"record"``, ``"replay"`` or ``"off"``, when ``client`` is
-            not given.
+        cache_mode: ``"reuse"``, ``"memo"``, ``"record"``, ``"replay"`` or ``"off"``, when
+            ``client`` is not given.
         timeout: Seconds to wait for a job's result; ``None`` waits for ever. A job that
             times out keeps running; with the cache on, the same call made again re-attaches
             to it instead of submitting it twice.

@@ -54,7 +54,7 @@ class CLIOptions:
         token: ``--token``: the API token.
         profile: ``--profile``: a profile of the config file.
         cache_dir: ``--cache-dir``: the cache directory.
-        cache_mode: ``--cache-mode``: ``reuse``, ``record``, ``replay`` or ``off``.
+        cache_mode: ``--cache-mode``: ``reuse``, ``memo``, ``record``, ``replay`` or ``off``.
         json: ``--json``: print machine-readable JSON on stdout.
     """
 

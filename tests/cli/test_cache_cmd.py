@@ -99,3 +99,29 @@ def test_parse_age(text, seconds) -> None:
 def test_parse_age_refuses_nonsense() -> None:
     with pytest.raises(click.BadParameter):
         parse_age("-1d")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b'{"v": 2, "kind": "\xff\xfe"}', "[" * 100_000 + "]" * 100_000, '{"v": 2, "data": 3}'],
+    ids=["invalid-utf8", "deeply-nested", "wrong-shape"],
+)
+@pytest.mark.parametrize("command", ["list", "export", "prune"])
+def test_damaged_entries_are_dropped_with_a_warning_by_every_command(
+    qpi, auth, bell_file, tmp_path, text, command
+) -> None:
+    import diskcache
+
+    qpi("run", str(bell_file), "-s", "13", *auth)
+    key = '["result","http://127.0.0.1:1#token:x","' + "0" * 64 + '.0"]'
+    with diskcache.Cache(str(tmp_path / "cache")) as raw:
+        raw[key] = text  # damaged on disk, as a crash or another program might leave it
+    args = {
+        "list": ["cache", "list"],
+        "export": ["cache", "export", str(tmp_path / "out.gz")],
+        "prune": ["cache", "prune", "--older-than", "1h"],
+    }[command]
+    result = qpi(*args)
+    assert result.exit_code == 0, result.stderr
+    assert "dropped a damaged cache entry" in result.stderr
+    assert qpi(*args).exit_code == 0  # and it is gone
