@@ -63,7 +63,7 @@ class QPIDevice(Device):
         backend: The QPU to run on, by name or record id.
         client: An existing [`QPIClient`][qpi.client.QPIClient] to use instead of building one (then
             ``url``, ``api_token``, ``cache`` and ``cache_mode`` must not be given).
-        cache: A cache directory, a :class:`qpi.cache.Cache`, or ``False`` for none.
+        cache: A cache directory, a [`qpi.cache.Cache`][qpi.cache.Cache], or ``False`` for none.
         cache_mode: ``"reuse"``, ``"memo"``, ``"record"``, ``"replay"`` or ``"off"``.
         seed: Seeds the order of synthesised samples (``qml.sample``); the same result always
             gives the same samples for the same seed.
