@@ -48,8 +48,8 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("serialisation", "bench_qiskit_dumps", "5b. Serialisation: the Qiskit plugin's path"),
     ("throughput", "bench_throughput", "6. Orchestrator throughput"),
     ("server", "bench_server", "LocalServer start, stop and raw HTTP latency"),
-    ("request_path", "bench_request_path", "7. Request path: server CPU per job, throughput"),
-    ("completion", "bench_completion", "8. Completion delay by job length"),
+    ("request_path", "bench_request_path", "10. Request path: server CPU per job, throughput"),
+    ("completion", "bench_completion", "11. Completion delay by job length"),
 )
 #: Other spellings accepted by ``--only``.
 ALIASES = {"serialization": "serialisation", "qasm3": "bench_qasm3"}

@@ -9,8 +9,9 @@ The delay of one job is the wall-clock time at which the call returned (``wait_f
 the core; ``QPIBackend.run(...).result()`` for Qiskit) minus the job's ``finished_at``, the
 time the server stored its result (same machine, same clock; ``finished_at`` has
 millisecond resolution). Job lengths (10 ms, 0.3 s, 2.5 s, 10 s) are made with a
-parametric circuit whose rows are scaled from a probe job's duration; the table gives the
-lengths the jobs really had.
+parametric circuit of a fixed number of rows and few shots (so results stay small) whose
+depth is scaled from two probe jobs' durations; the table gives the lengths the jobs really
+had.
 
 Target: the client holds the result within 10 ms of the server finishing, at every length,
 through the core and through Qiskit's ``result()``.
@@ -32,16 +33,18 @@ QUICK_LENGTHS = (0.01, 0.3, 2.5)
 REPEATS = {0.01: 20, 0.3: 6, 2.5: 3, 10.0: 2}
 QUICK_REPEATS = {0.01: 8, 0.3: 3, 2.5: 1}
 TARGET = 0.010
-QUBITS, LAYERS, SHOTS = 6, 6, 64
-#: A 10 ms job is a Bell job; longer ones scale the rows of this layered circuit.
+QUBITS, ROWS, SHOTS = 14, 20, 8
+#: Deepest circuit sent (its text stays well under the 1 MiB payload limit).
+MAX_LAYERS = 1500
+#: A 10 ms job is a Bell job; longer ones scale the depth of a layered circuit.
 BELL = (
     'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[2] c;\nqubit[2] q;\n'
     "h q[0];\ncx q[0], q[1];\nc = measure q;\n"
 )
 
 
-def layered() -> str:
-    """A parametric circuit of :data:`QUBITS` qubits and :data:`LAYERS` layers (one input)."""
+def layered(layers: int) -> str:
+    """A parametric circuit of `QUBITS` qubits and ``layers`` layers (one input)."""
     lines = [
         "OPENQASM 3.0;",
         'include "stdgates.inc";',
@@ -49,7 +52,7 @@ def layered() -> str:
         f"bit[{QUBITS}] c;",
         f"qubit[{QUBITS}] q;",
     ]
-    for _ in range(LAYERS):
+    for _ in range(layers):
         lines += [f"rx(theta) q[{i}];" for i in range(QUBITS)]
         lines += [f"cx q[{i}], q[{i + 1}];" for i in range(QUBITS - 1)]
     lines.append("c = measure q;")
@@ -61,40 +64,40 @@ def _finished_at(record: dict[str, Any]) -> float:
     return datetime.fromisoformat(stamp).astimezone(UTC).timestamp()
 
 
-def _circuit(rows: int) -> dict[str, Any]:
-    if rows <= 0:
+def _circuit(layers: int) -> dict[str, Any]:
+    if layers <= 0:
         return {"circuit": BELL}
-    values = [[round(0.001 * i, 4)] for i in range(rows)]
-    return {"circuit": layered(), "parameter_values": values}
+    values = [[round(0.001 * i, 4)] for i in range(ROWS)]
+    return {"circuit": layered(layers), "parameter_values": values}
 
 
 def calibrate(client: Any, target: str) -> tuple[float, float]:
-    """``(fixed seconds, seconds per row)`` of layered-circuit jobs, from two probe jobs."""
+    """``(fixed seconds, seconds per layer)`` of layered-circuit jobs, from two probe jobs."""
     durations = []
-    for rows in (200, 1000):
-        job_id = client.submit_job([_circuit(rows)], shots=SHOTS, qpu_target=target)
+    for layers in (5, 25):
+        job_id = client.submit_job([_circuit(layers)], shots=SHOTS, qpu_target=target)
         durations.append(float(client.wait_for_job(job_id, timeout=600)["duration"]))
-    per_row = max((durations[1] - durations[0]) / 800, 1e-6)
-    return max(0.0, durations[0] - 200 * per_row), per_row
+    per_layer = max((durations[1] - durations[0]) / 20, 1e-6)
+    return max(0.0, durations[0] - 5 * per_layer), per_layer
 
 
-def rows_for(length: float, fit: tuple[float, float]) -> int:
-    """Rows that make a job of about ``length`` seconds (0: a Bell job)."""
-    fixed, per_row = fit
-    return 0 if length <= 0.05 else max(1, round((length - fixed) / per_row))
+def layers_for(length: float, fit: tuple[float, float]) -> int:
+    """Layers that make a job of about ``length`` seconds (0: a Bell job)."""
+    fixed, per_layer = fit
+    return 0 if length <= 0.05 else min(MAX_LAYERS, max(1, round((length - fixed) / per_layer)))
 
 
-def core_delay(client: Any, target: str, rows: int) -> tuple[float, float]:
+def core_delay(client: Any, target: str, layers: int) -> tuple[float, float]:
     """One job through ``submit_job`` + ``wait_for_job``: (delay, job duration)."""
-    job_id = client.submit_job([_circuit(rows)], shots=SHOTS, qpu_target=target)
+    job_id = client.submit_job([_circuit(layers)], shots=SHOTS, qpu_target=target)
     record = client.wait_for_job(job_id, timeout=600)
     held = time.time()
     return held - _finished_at(record), float(record.get("duration") or 0.0)
 
 
-def qiskit_delay(client: Any, backend: Any, rows: int) -> tuple[float, float]:
+def qiskit_delay(client: Any, backend: Any, layers: int) -> tuple[float, float]:
     """One job through ``QPIBackend.run(...).result()``: (delay, job duration)."""
-    entry = _circuit(rows)
+    entry = _circuit(layers)
     values = entry.get("parameter_values")
     job = backend.run(qasm=entry["circuit"], shots=SHOTS, parameter_values=values)
     job.result(timeout=600)
@@ -140,16 +143,16 @@ def run(server: Any = None, quick: bool = False) -> list[dict[str, Any]]:
         paths = ["core"] + (["qiskit"] if backends else [])
         for path in paths:
             for length in lengths:
-                rows = rows_for(length, fit)
+                layers = layers_for(length, fit)
                 delays: dict[str, list[float]] = {"pushed": [], "polled": []}
                 durations: list[float] = []
                 for _ in range(repeats[length]):
                     for name in ("pushed", "polled"):
                         client, target = clients[name]
                         if path == "core":
-                            delay, duration = core_delay(client, target, rows)
+                            delay, duration = core_delay(client, target, layers)
                         else:
-                            delay, duration = qiskit_delay(client, backends[name], rows)
+                            delay, duration = qiskit_delay(client, backends[name], layers)
                         delays[name].append(delay)
                         durations.append(duration)
                 ours, theirs = delays["pushed"], delays["polled"]

@@ -10,10 +10,10 @@ Two workloads on a 12-qubit ``real_amplitudes`` ansatz (5 repetitions, 72 angles
 ``LocalServer`` (``mock`` QPU, cache off), at the same precision (so the same shots per basis
 and point), both grouping terms into qubit-wise commuting bases. Bytes and requests are
 counted on the wire by a ``WireCounter`` proxy; jobs are the ``POST /api/jobs`` requests.
-A ``BackendEstimatorV2`` job over the server's 1 MiB payload limit is refused before it is
-sent (where the SDK does not split jobs): its row then shows the bytes it would have sent, no
-time, and the refusal in ``baseline_error``. Aer's ``EstimatorV2`` runs locally and computes
-exact expectation values (no shots, no wire):
+A run that cannot complete (a payload the client refuses, or a job the server fails, e.g.
+results over its 1 MiB cap) shows the bytes sent (or those of the refused payload), the jobs
+submitted, no time, and the reason in ``qpi_error``/``baseline_error``. Aer's
+``EstimatorV2`` runs locally and computes exact expectation values (no shots, no wire):
 it is the time a user with a local simulator would see, and the reference the estimates are
 checked against (``max_sigma``: the largest ``|ours - exact| / std``).
 
@@ -80,25 +80,29 @@ def _on_wire(server: Any, make: Any, pub: tuple) -> dict[str, Any]:
             began = time.perf_counter()
             try:
                 data = estimator.run([pub]).result()[0].data
-            except errors.ValidationError as exc:
+            except (errors.ValidationError, errors.JobFailedError) as exc:
                 size = re.search(r"payload is ([\d,]+) bytes", str(exc))
+                sent = wire.bytes_sent() or (int(size[1].replace(",", "")) if size else None)
                 return {
                     "time": None,
-                    "bytes": int(size[1].replace(",", "")) if size else None,
-                    "jobs": 0,
+                    "bytes": sent,
+                    "jobs": _jobs(wire),
                     "requests": wire.count(),
                     "data": None,
                     "error": str(exc),
                 }
             elapsed = time.perf_counter() - began
-        posts = [r for r in wire.requests() if r.method == "POST" and r.path == "/api/jobs"]
         return {
             "time": elapsed,
             "bytes": wire.bytes_sent(),
-            "jobs": len(posts),
+            "jobs": _jobs(wire),
             "requests": wire.count(),
             "data": data,
         }
+
+
+def _jobs(wire: WireCounter) -> int:
+    return sum(1 for r in wire.requests() if r.method == "POST" and r.path == "/api/jobs")
 
 
 def _workload(server: Any, name: str, pub: tuple) -> list[dict[str, Any]]:

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from qpi import display, errors
 from qpi._api.bookings import BookingEndpoints
-from qpi._api.jobs import JobRoutes
 from qpi._api.notifications import NotificationEndpoints
 from qpi._api.qpus import QPUEndpoints
+from qpi._api.realserver import RealServerRoutes
 from qpi._api.tokens import TokenEndpoints
 from qpi._api.users import UserEndpoints
 from qpi._http.bodies import MAX_RESPONSE_BYTES
@@ -126,6 +126,9 @@ class QPIClient(
         self.cache_mode: CacheMode = CacheMode.coerce(settings.cache_mode)
         replay = self.cache_mode is CacheMode.REPLAY
         self._credentials = Credentials(settings.api_token)
+        self._credentials.set_session_token(settings.session_token)
+        #: The QPU used when none is named (``$QPI_QPU`` or the profile's ``qpu``).
+        self.default_qpu: str | None = settings.qpu
         self._transport = Transport(
             self.base_url,
             self._credentials,
@@ -142,8 +145,9 @@ class QPIClient(
         self._lock = threading.Lock()
         self._qpus = {}
         self._user = None
+        renewed = _profile_saver(settings) if settings.session_token else None
         self.runner: Runner = Runner(
-            JobRoutes(self._transport, self.base_url),
+            RealServerRoutes(self._transport, self.base_url, on_session_renewed=renewed),
             mode=self.cache_mode,
             store=self.cache,
             scope=self._scope,
@@ -366,10 +370,16 @@ class QPIClient(
     def resolve_qpu(self, qpu: str | None) -> str:
         """The record id to send as ``qpu_target`` for a QPU name or id.
 
-        ``None`` picks the first online QPU, because the real server never dispatches a job
-        without a target.
+        A real server never dispatches a job without a target, so ``None`` is resolved, in
+        this order: the client's configured QPU (``$QPI_QPU`` or the profile's ``qpu``), the
+        QPU the server marks as its default (``qpi serve``: ``mock``), the only online QPU.
+
+        Raises:
+            ValidationError: If no QPU is named and several are online with none marked
+                default (the message names them); a real device is never picked silently.
+            NotFoundError: If the QPU does not exist, or none is online.
         """
-        name = qpu or ""
+        name = qpu or self.default_qpu or ""
         return str(self.runner.qpu(name, lambda: self._lookup_qpu(name))["id"])
 
     def run(
@@ -394,7 +404,8 @@ class QPIClient(
             parameter_values: Bindings. For one circuit: its rows (a list of rows, or
                 whatever its plugin accepts). For a list of circuits: a list with one entry
                 per circuit (``None`` for circuits without inputs).
-            qpu: QPU name or id; ``None`` takes the first online QPU.
+            qpu: QPU name or id; ``None`` takes the default QPU (see
+                [`resolve_qpu`][qpi.client.QPIClient.resolve_qpu]).
             meas_level: ``2`` for counts, ``1`` for IQ memory.
             meas_return: ``"single"`` or ``"avg"``.
             **options: Passed to the plugins' translation hook.
@@ -432,7 +443,12 @@ class QPIClient(
                 obj = CircuitPayload(obj.circuit, parameter_values, obj.shots)
             return TranslatedCircuit(obj, plugin="qpi")
         if isinstance(obj, str):
-            return TranslatedCircuit(CircuitPayload(obj, parameter_values), plugin="qpi")
+            from qpi.rawqasm import prepare_raw
+
+            # What a real driver cannot run is rewritten (registers merged) or refused here.
+            return TranslatedCircuit(
+                CircuitPayload(prepare_raw(obj), parameter_values), plugin="qpi"
+            )
         from qpi.circuit import Circuit
 
         if isinstance(obj, Circuit):
@@ -533,6 +549,19 @@ def _paired(circuits: Any, parameter_values: Any) -> tuple[list[Any], list[Any]]
             "give one entry (rows, or None) per circuit"
         )
     return items, values
+
+
+def _profile_saver(settings: Any) -> Any:
+    """Keeps a renewed session in the profile it came from (``qpi login --email``)."""
+    if settings.profile is None:
+        return None
+
+    def save(token: str) -> None:
+        from qpi.config import save_profile
+
+        save_profile(settings.profile, {"session_token": token})
+
+    return save
 
 
 def _is_path(cache: Any) -> bool:

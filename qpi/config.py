@@ -3,7 +3,8 @@
 The client, the plugins and the CLI resolve their settings the same way:
 
 1. an explicit argument (``QPIClient(base_url=..., api_token=...)``, ``--url``);
-2. the environment: ``QPI_URL``, ``QPI_API_TOKEN``, ``QPI_CACHE_DIR``, ``QPI_CACHE_MODE``;
+2. the environment: ``QPI_URL``, ``QPI_API_TOKEN``, ``QPI_QPU``, ``QPI_CACHE_DIR``,
+   ``QPI_CACHE_MODE``;
 3. a named profile of the user config file (``QPI_PROFILE``, else its ``default_profile``);
 4. the defaults (``http://localhost:8090``, no token, the user cache directory, ``reuse``).
 
@@ -14,10 +15,13 @@ The config file is TOML at ``$QPI_CONFIG`` or ``<user config dir>/qpi/config.tom
     [profiles.lab]
     url = "https://qpi.lab.example"
     api_token = "qpi_..."
+    qpu = "qpu_sim_01"
     cache_mode = "reuse"
 
-[`save_profile`][qpi.config.save_profile] (behind ``qpi login``) writes it atomically, readable by
-its owner only
+``qpi login --email`` also keeps a renewable session there (``email`` and ``session_token``,
+never the password), which a real QPI server needs to return results.
+
+:func:`save_profile` (behind ``qpi login``) writes it atomically, readable by its owner only
 (mode 0600, in a directory it creates with mode 0700), because profiles hold API tokens.
 """
 
@@ -54,7 +58,15 @@ DEFAULT_URL = "http://localhost:8090"
 """The server URL used when no argument, environment variable or profile gives one."""
 CACHE_MODES: tuple[str, ...] = tuple(mode.value for mode in CacheMode)
 """The cache modes (see [`CacheMode`][qpi.jobs.CacheMode]); ``reuse`` is the default."""
-PROFILE_KEYS: tuple[str, ...] = ("url", "api_token", "cache_dir", "cache_mode")
+PROFILE_KEYS: tuple[str, ...] = (
+    "url",
+    "api_token",
+    "qpu",
+    "email",
+    "session_token",
+    "cache_dir",
+    "cache_mode",
+)
 """The keys a profile of the config file may hold."""
 
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -70,6 +82,8 @@ class Settings:
         cache_dir: The cache directory, or ``None`` for the default location.
         cache_mode: One of [`CACHE_MODES`][qpi.config.CACHE_MODES].
         profile: The profile the settings came from, if any.
+        qpu: The default QPU (name or record id), if one is configured.
+        session_token: A saved user session (from ``qpi login --email``), if any.
     """
 
     url: str
@@ -77,13 +91,16 @@ class Settings:
     cache_dir: str | None
     cache_mode: str
     profile: str | None = None
+    qpu: str | None = None
+    session_token: str | None = None
 
     def __repr__(self) -> str:
         token = "<set>" if self.api_token else None
+        session = "<set>" if self.session_token else None
         return (
             f"Settings(url={redact_url(self.url)!r}, api_token={token}, "
             f"cache_dir={self.cache_dir!r}, cache_mode={self.cache_mode!r}, "
-            f"profile={self.profile!r})"
+            f"profile={self.profile!r}, qpu={self.qpu!r}, session_token={session})"
         )
 
 
@@ -184,12 +201,16 @@ def resolve(
     mode = (cache_mode or env.get("QPI_CACHE_MODE") or prof.get("cache_mode") or "reuse").lower()
     if mode not in CACHE_MODES:
         raise ValidationError(f"cache mode must be one of {CACHE_MODES}, got {mode!r}")
+    # A saved session belongs to the server it was made on.
+    session = prof.get("session_token") if str(url) == str(prof.get("url", url)) else None
     return Settings(
         url=str(url).rstrip("/"),
         api_token=token,
         cache_dir=str(cdir) if cdir is not None else None,
         cache_mode=mode,
         profile=name,
+        qpu=env.get("QPI_QPU") or prof.get("qpu") or None,
+        session_token=session or None,
     )
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "JobCancelledError",
     "JobFailedError",
     "JobTimeoutError",
+    "LoginRequiredError",
     "MissingDependencyError",
     "NotFoundError",
     "PluginError",
@@ -135,6 +136,15 @@ class AuthenticationError(APIError):
     """The credentials were missing, wrong or insufficient (HTTP 401 or 403).
 
     A 403 also covers an exhausted QPU-seconds balance; the message says which.
+    """
+
+
+class LoginRequiredError(AuthenticationError):
+    """Only a logged-in user can read this from the server; an API token cannot.
+
+    Raised for a finished job on a QPI v0.1.2 server, whose job routes return the payload
+    where the results belong: it shows the true results only to a user session. The message
+    says how to log in (``client.auth_with_password(...)`` or ``qpi login --email ...``).
     """
 
 

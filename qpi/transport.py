@@ -163,6 +163,12 @@ class Credentials:
         """Whether a password login has supplied a session token."""
         return self._session_token is not None
 
+    @property
+    def session_token(self) -> str | None:
+        """The session token, if any (to check its expiry and renew it)."""
+        with self._lock:
+            return self._session_token
+
     def identity(self) -> str:
         """Who these credentials are, for scoping cache entries: a digest, never a token.
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-_CLEARED = ("QPI_URL", "QPI_API_TOKEN", "QPI_PROFILE", "QPI_CACHE_MODE")
+_CLEARED = ("QPI_URL", "QPI_API_TOKEN", "QPI_PROFILE", "QPI_CACHE_MODE", "QPI_QPU")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -29,7 +29,8 @@ BELL = (
     'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[2] c;\nqubit[2] q;\n'
     "h q[0];\ncx q[0], q[1];\nc = measure q;\n"
 )
-BROKEN = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nfoo q[0];\n'
+# An unknown gate: the server fails the job (it measures into a bit, or the client refuses it).
+BROKEN = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[1] c;\nqubit[1] q;\nfoo q[0];\n'
 
 # Runs the same few lines a user's script would, in a process the test can kill.
 SCRIPT = textwrap.dedent(

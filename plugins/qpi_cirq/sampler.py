@@ -50,7 +50,9 @@ class QPISampler(cirq.Sampler):
             by
             [`close`][qpi_cirq.sampler.QPISampler.close].
         backend: The QPU's name or record id (``"mock"`` and ``"qiskit_aer"`` on the local
-            orchestrator); ``None`` takes the first online QPU.
+            orchestrator); ``None`` takes the default QPU (``$QPI_QPU`` or the profile, else
+            the one the server marks, else the only online one; see
+            [`resolve_qpu`][qpi.client.QPIClient.resolve_qpu]).
         url: The orchestrator's URL, when ``client`` is not given.
         api_token: The API token, when ``client`` is not given.
         cache: The cache directory, a ``qpi.cache.Cache``, or ``False`` for none, when
@@ -82,7 +84,7 @@ class QPISampler(cirq.Sampler):
     def __init__(
         self,
         client: QPIClient | None = None,
-        backend: str | None = "mock",
+        backend: str | None = None,
         *,
         url: str | None = None,
         api_token: str | None = None,

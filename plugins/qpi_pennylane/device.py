@@ -60,8 +60,10 @@ class QPIDevice(Device):
             the QNode's ``shots=``, but still accepted). A QPU samples: executions need shots.
         url: The orchestrator's URL (default: ``$QPI_URL``, the profile, then localhost).
         api_token: The API token (default: ``$QPI_API_TOKEN`` or the profile).
-        backend: The QPU to run on, by name or record id.
-        client: An existing [`QPIClient`][qpi.client.QPIClient] to use instead of building one (then
+        backend: The QPU to run on, by name or record id; ``None`` takes the default QPU
+            (``$QPI_QPU`` or the profile, else the one the server marks, else the only
+            online one; see [`resolve_qpu`][qpi.client.QPIClient.resolve_qpu]).
+        client: An existing :class:`~qpi.QPIClient` to use instead of building one (then
             ``url``, ``api_token``, ``cache`` and ``cache_mode`` must not be given).
         cache: A cache directory, a [`qpi.cache.Cache`][qpi.cache.Cache], or ``False`` for none.
         cache_mode: ``"reuse"``, ``"memo"``, ``"record"``, ``"replay"`` or ``"off"``.
@@ -82,7 +84,7 @@ class QPIDevice(Device):
         shots: Any = None,
         url: str | None = None,
         api_token: str | None = None,
-        backend: str | None = "mock",
+        backend: str | None = None,
         client: QPIClient | None = None,
         cache: Any = None,
         cache_mode: str | None = None,

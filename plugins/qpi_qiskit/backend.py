@@ -46,7 +46,9 @@ class QPIBackend(BackendV2):
     and ``generate_preset_pass_manager(backend=backend)`` work.
 
     With the default name ``"qpi"`` (which names no QPU) the backend falls back to the
-    first online QPU; any other name that matches no QPU raises ``NotFoundError``.
+    default QPU (see [`resolve_qpu`][qpi.client.QPIClient.resolve_qpu]); any other name that
+    matches no QPU raises ``NotFoundError``. A QPU record with 0 qubits gives a Target of
+    unknown width (each circuit keeps its own), with a warning.
 
     Args:
         client: An authenticated [`qpi.QPIClient`][qpi.client.QPIClient].
@@ -206,6 +208,17 @@ class QPIBackend(BackendV2):
             entries = self._circuit_entries(circuit, options["parameter_values"])
         else:
             entries = _qasm_entries(qasm, options["parameter_values"])  # type: ignore[arg-type]
+            for index, entry in enumerate(entries):
+                layout = entry.context["layout"]
+                if (
+                    layout is not None
+                    and self.num_qubits is not None
+                    and layout.num_qubits > self.num_qubits
+                ):
+                    raise errors.ValidationError(
+                        f"qasm program {index} declares {layout.num_qubits} qubits but QPU "
+                        f"{self.name!r} has {self.num_qubits}; use fewer qubits or a larger QPU"
+                    )
         return self.submit(
             entries,
             shots=options["shots"],
@@ -272,7 +285,8 @@ class QPIBackend(BackendV2):
             raise errors.ValidationError(
                 f"{where}: expected a qiskit QuantumCircuit, got {type(circuit).__name__}"
             )
-        if circuit.num_qubits > self.num_qubits:
+        width = self.num_qubits  # None: the QPU record does not say (its circuits decide)
+        if width is not None and circuit.num_qubits > width:
             raise errors.ValidationError(
                 f"{where}: circuit {circuit.name!r} uses {circuit.num_qubits} qubits but QPU "
                 f"{self.name!r} has {self.num_qubits}; use fewer qubits or a larger QPU"
@@ -336,7 +350,7 @@ def _find_qpu(client: QPIClient, name: str | None) -> dict[str, Any]:
         return client.get_qpu(client.resolve_qpu(None))
 
 
-def _qubit_count(record: Mapping[str, Any], given: Any) -> int:
+def _qubit_count(record: Mapping[str, Any], given: Any) -> int | None:
     known = record.get("num_qubits")
     known = int(known) if isinstance(known, numbers.Integral) and known > 0 else None
     if given is not None and (not isinstance(given, numbers.Integral) or given < 1):
@@ -346,10 +360,15 @@ def _qubit_count(record: Mapping[str, Any], given: Any) -> int:
             f"QPU {record.get('name')!r} has {known} qubits; num_qubits={given} disagrees"
         )
     if known is None and given is None:
-        raise errors.ValidationError(
-            f"QPU {record.get('name')!r} does not say how many qubits it has; pass "
-            "num_qubits=... to QPIBackend (or client.get_backend)"
+        # A real server records 0 qubits when the QPU was created without num_qubits.
+        warnings.warn(
+            f"QPU {record.get('name')!r} does not say how many qubits it has (its record says "
+            f"{record.get('num_qubits')!r}); each circuit's own width is used. Pass "
+            "num_qubits=... to client.get_backend for a Target of fixed width.",
+            UserWarning,
+            stacklevel=4,
         )
+        return None
     return known if known is not None else int(given)
 
 

@@ -73,12 +73,13 @@ FEED_FORWARD: frozenset[str] = frozenset(
 
 
 def build_target(
-    num_qubits: int, description: str | None = None, *, control_flow: bool = False
+    num_qubits: int | None, description: str | None = None, *, control_flow: bool = False
 ) -> Target:
     """Build the Target of a QPU with ``num_qubits`` all-to-all qubits.
 
     Args:
-        num_qubits: The QPU's qubit count.
+        num_qubits: The QPU's qubit count; ``None`` when it is not known (the Target then
+            fits any circuit and transpiling keeps the circuit's own width).
         description: A description for the Target (e.g. the QPU's name).
         control_flow: Whether the QPU runs feed-forward (``if_else``, ``while_loop``,
             ``switch_case``, ``break_loop``, ``continue_loop``).

@@ -35,7 +35,7 @@ class QPUEndpoints(ClientBase):
         return self._paged("/api/qpus")
 
     def _lookup_qpu(self, name: str) -> dict[str, Any]:
-        """A QPU record by name or id (``""``: the first online QPU), memoised for a minute.
+        """A QPU record by name or id (``""``: the default QPU), memoised for a minute.
 
         The real server looks QPUs up by record id only; a name is resolved through the list
         of online QPUs, then through the public ``qpus`` collection (offline ones too).
@@ -45,19 +45,28 @@ class QPUEndpoints(ClientBase):
             hit = self._qpus.get(name)
         if hit is not None and now - hit[0] < QPU_MEMO_SECONDS:
             return dict(hit[1])
-        record = self._fetch_qpu(name) if name else self._first_online_qpu()
+        record = self._fetch_qpu(name) if name else self._default_qpu()
         with self._lock:
             self._qpus[name] = (now, record)
         return dict(record)
 
-    def _first_online_qpu(self) -> dict[str, Any]:
+    def _default_qpu(self) -> dict[str, Any]:
+        """The QPU the server marks as default, else the only online one."""
         online = [q for q in self.list_qpus() if q.get("enabled", True)]
         if not online:
             raise errors.NotFoundError(
                 f"no QPU is online on {self.base_url}; start one or name a QPU explicitly",
                 status_code=404,
             )
-        return dict(online[0])
+        marked = [q for q in online if q.get("default") is True]
+        if marked or len(online) == 1:
+            return dict((marked or online)[0])
+        names = ", ".join(f"{q.get('name')} (id {q.get('id')})" for q in online)
+        raise errors.ValidationError(
+            f"no QPU was named and {len(online)} QPUs are online on {self.base_url}: {names}; "
+            "name one (qpu=..., backend=..., --qpu), or set a default with $QPI_QPU or in "
+            "your profile (qpi login --qpu NAME)"
+        )
 
     def _fetch_qpu(self, name: str) -> dict[str, Any]:
         """The QPU with record id ``name``, else the one named ``name``, online or not."""

@@ -64,6 +64,7 @@ def _secret(
     "--token-stdin", is_flag=True, help="Read the API token from the first line of stdin."
 )
 @click.option("--default", "make_default", is_flag=True, help="Make this the default profile.")
+@click.option("--qpu", metavar="NAME", help="The profile's default QPU (name or record id).")
 @connection_options
 @click.pass_context
 def login(
@@ -73,23 +74,27 @@ def login(
     password_stdin: bool,
     token_stdin: bool,
     make_default: bool,
+    qpu: str | None,
 ) -> None:
     """Check credentials against the server and save them as a profile.
 
     The token is read from stdin (--token-stdin), else QPI_API_TOKEN, else typed at the
     prompt without echo, and checked by listing your jobs. With --email, qpi logs in with
-    the password (--password-stdin, else QPI_PASSWORD, else the prompt) and creates a new
-    API token named after this machine. Secrets given as --token or --password still work
-    but warn: other users of the machine can read process arguments. The profile (--profile,
-    default "default") is written to the config file with mode 0600 (QPI_CONFIG, else
-    <user config dir>/qpi/config.toml); the first profile saved becomes the default one. The
+    the password (--password-stdin, else QPI_PASSWORD, else the prompt), creates a new API
+    token named after this machine, and also keeps the login's session (never the password):
+    a real QPI v0.1.2 server shows job results only to a logged-in user, and the client
+    renews the session before it expires. --qpu saves the profile's default QPU. Secrets
+    given as --token or --password still work but warn: other users of the machine can read
+    process arguments. The profile (--profile, default "default") is written to the config
+    file with mode 0600 (QPI_CONFIG, else <user config dir>/qpi/config.toml); the first
+    profile saved becomes the default one. The
     token is never printed. The URL is --url, else QPI_URL, else the URL the profile
     already has, else http://localhost:8090.
 
     \b
     Examples:
       qpi login --url https://qpi.lab.example --profile lab --default
-      qpi login --url https://qpi.lab.example --email me@lab.example
+      qpi login --url https://qpi.lab.example --email me@lab.example --qpu qpu_sim_01
       printf '%s\\n' "$TOKEN" | qpi login --url http://127.0.0.1:8090 --token-stdin
     """
     from qpi.client import QPIClient
@@ -98,6 +103,7 @@ def login(
     name = opts.profile or os.environ.get("QPI_PROFILE") or "default"
     url = _url_for(opts.url, name)
     token = opts.token
+    session: str | None = None
     if email and (token or token_stdin):
         raise click.UsageError("give either --token or --email, not both")
     if password_stdin and token_stdin:
@@ -108,7 +114,7 @@ def login(
         )
         # profile=False: the profile being written (or a broken one) must not get in the way.
         with QPIClient(url, cache=False, profile=False) as client:
-            client.auth_with_password(email, password)
+            session = client.auth_with_password(email, password).get("token")
             token = client.create_token(name=f"qpi-cli@{socket.gethostname()}")["token"]
     elif password is not None or password_stdin:
         raise click.UsageError("--password needs --email")
@@ -118,7 +124,9 @@ def login(
         ).strip()
     with QPIClient(url, api_token=token, cache=False, profile=False) as client:
         client.list_jobs(limit=1)  # a bad token answers 401: exit status 4
-    values = {"url": url, "api_token": token, "cache_dir": opts.cache_dir}
+    values = {"url": url, "api_token": token, "cache_dir": opts.cache_dir, "qpu": qpu}
+    if email:
+        values.update(email=email, session_token=session)
     values["cache_mode"] = opts.cache_mode
     path = save_profile(name, values, make_default=make_default, path=config_path())
     is_default = load_profiles(path).get("default_profile") == name

@@ -149,7 +149,12 @@ def parse_rows(params: Sequence[str], names: Sequence[str]) -> list[list[float]]
 @click.option(
     "-s", "--shots", type=click.IntRange(1), default=1024, show_default=True, help="Shots per row."
 )
-@click.option("--qpu", metavar="NAME", help="QPU name or id [default: the first online QPU].")
+@click.option(
+    "--qpu",
+    metavar="NAME",
+    help="QPU name or id [default: $QPI_QPU, the profile's qpu, the server's default QPU, "
+    "or the only online one].",
+)
 @click.option(
     "-p",
     "--param",

@@ -81,6 +81,11 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     show_default=True,
     help="One line per request at INFO.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Behave as a real QPI v0.1.2 installation, bugs included (see the docs).",
+)
 def serve(
     host: str,
     port: int,
@@ -89,8 +94,9 @@ def serve(
     workers: int | None,
     log_level: str,
     access_log: bool,
+    strict: bool,
 ) -> None:
-    """Run the local QPI orchestrator until Ctrl-C.
+    """Run the local QPI orchestrator until Ctrl-C (``--strict``: as a real v0.1.2 server).
 
     The dashboard is at the server's URL, the API's documentation at /docs (both offline).
     """
@@ -101,7 +107,7 @@ def serve(
     if warning:
         click.echo(warning, err=True)
     _log_to_stderr(log_level)
-    options = {"host": host} | ({"workers": workers} if workers else {})
+    options = {"host": host, "strict": strict} | ({"workers": workers} if workers else {})
     server = LocalServer(
         port=port,
         data_dir=data_dir or default_data_dir(),
@@ -120,7 +126,8 @@ def serve(
         raise error from None
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        click.echo(f"QPI local orchestrator (API {SERVER_VERSION}) listening on {server.url}")
+        mode = " in strict mode (a real v0.1.2 server's behaviour)" if strict else ""
+        click.echo(f"QPI local orchestrator (API {SERVER_VERSION}) listening on {server.url}{mode}")
         click.echo(f"  data dir     {server.data_dir}")
         click.echo(f"  credentials  {server.credentials_path} (admin and user passwords)")
         click.echo(f"  API token    {server.api_token}")

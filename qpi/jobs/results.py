@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qpi import display
+from qpi.counts import normalise_counts
 from qpi.errors import ServerError
 from qpi.payload import JobPayload
 
@@ -125,33 +126,6 @@ class JobResult:
         return grouped
 
 
-def normalise_counts(counts: Mapping[Any, Any], width: int | None = None) -> dict[str, int]:
-    """Turn counts with binary, hex (``"0x3"``) or integer keys into binary keys.
-
-    Keys are zero-padded to ``width`` (or to the longest binary key), and zero counts are
-    dropped so results compare equal whether or not the server padded them in.
-    """
-    parsed: list[tuple[int, int, int]] = []  # (value, binary length or 0, count)
-    for key, count in counts.items():
-        n = int(count)
-        if isinstance(key, int):
-            parsed.append((key, 0, n))
-            continue
-        text = str(key).strip().replace(" ", "")
-        if text[:2].lower() == "0x":
-            parsed.append((int(text, 16), 0, n))
-        else:
-            parsed.append((int(text, 2), len(text), n))
-    if width is None:
-        width = max((max(length, value.bit_length()) for value, length, _ in parsed), default=0)
-    out: dict[str, int] = {}
-    for value, _, n in parsed:
-        if n:
-            key = format(value, f"0{width}b") if width else "0"
-            out[key] = out.get(key, 0) + n
-    return out
-
-
 def _entries(results: Any, job_id: str) -> list[Mapping[str, Any]]:
     if isinstance(results, str | bytes):
         try:
@@ -169,8 +143,8 @@ def _entries(results: Any, job_id: str) -> list[Mapping[str, Any]]:
     if "circuits" in results or "meas_return" in results:
         raise ServerError(
             f"job {job_id}: the server returned the job's payload where its results belong "
-            "(a known bug of QPI servers up to v0.1.2); upgrade the server or read the job "
-            "through /api/collections/quantum_jobs/records with a user login"
+            "(the QPI v0.1.2 bug) and the job was not read through the records route; log in "
+            "with client.auth_with_password(...) and read the job again"
         )
     raise ServerError(f"job {job_id}: the results hold no circuit_results")
 

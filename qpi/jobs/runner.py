@@ -299,7 +299,11 @@ class Runner:
         max_interval: float = 3.0,
         raise_on_failure: bool = True,
     ) -> dict[str, Any]:
-        """Wait until the job is final (status-only polls) and return its full record, read once.
+        """Wait until the job is final and return its full record.
+
+        Where the server offers its ``?wait=`` long-poll (``qpi serve``), one held read
+        answers the whole record the moment the job ends; elsewhere status-only polls back
+        off to ``max_interval`` and the record is read once at the end.
 
         Raises:
             JobTimeoutError: If the job is not final within ``timeout``.
@@ -309,12 +313,17 @@ class Runner:
         """
         record = self._stored_job(job_id)
         if record is None:
+            long_poll = self.routes.long_poll()
             status = poll_until_final(
-                lambda jid: self.routes.read(jid, STATUS_FIELDS),
+                # A long-poll answers the whole record when the job ends: no second read.
+                lambda jid, wait=0.0: self.routes.read(
+                    jid, None if wait else STATUS_FIELDS, wait=wait
+                ),
                 job_id,
                 timeout,
                 max_interval=max_interval,
                 callback=callback,
+                long_poll=long_poll,
             )
             record = self.final_record(job_id, status)
             self._save_job(job_id, record)

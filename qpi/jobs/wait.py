@@ -1,4 +1,7 @@
-"""Waiting for a job: status-only polls with backoff, bounded by a deadline."""
+"""Waiting for a job: the server's long-poll where offered, else status-only polls with backoff.
+
+Both are bounded by the wait's deadline.
+"""
 
 from __future__ import annotations
 
@@ -25,12 +28,13 @@ BACKOFF = 1.5
 
 
 def poll_until_final(
-    read_status: Callable[[str], dict[str, Any]],
+    read_status: Callable[..., dict[str, Any]],
     job_id: str,
     timeout: float | None = None,
     *,
     max_interval: float = 3.0,
     callback: Progress | None = None,
+    long_poll: float = 0.0,
 ) -> dict[str, Any]:
     """Poll ``read_status(job_id)`` until the job is final; return the last answer.
 
@@ -44,6 +48,9 @@ def poll_until_final(
         timeout: Seconds to wait at most; ``None`` waits for ever.
         max_interval: The cap of the polling interval, in seconds.
         callback: Called as ``callback(record, elapsed_seconds)`` after every poll.
+        long_poll: Where the server offers its ``?wait=`` long-poll, the seconds one read
+            asks it to hold the answer: ``read_status(job_id, wait=seconds)`` then answers
+            the moment the job is final, and the next read follows at once. ``0``: poll.
 
     Raises:
         JobTimeoutError: If the job is not final within ``timeout`` (it keeps running).
@@ -55,7 +62,12 @@ def poll_until_final(
     while True:
         try:
             with deadlines.within(deadline):  # no request outlives the wait's deadline
-                record = read_status(job_id)
+                asked = time.monotonic()
+                if long_poll > 0:
+                    wait = long_poll if deadline is None else min(long_poll, deadline - asked)
+                    record = read_status(job_id, wait=max(0.0, wait))
+                else:
+                    record = read_status(job_id)
         except (errors.ConnectionError, errors.ServerError, errors.RateLimitError) as exc:
             # Retried until the deadline, which then raises JobTimeoutError below.
             _LOG.debug("job %s: poll failed (%s); polling on", job_id, exc)
@@ -76,6 +88,8 @@ def poll_until_final(
                 job_id=job_id,
                 timeout=timeout,
             )
+        if long_poll > 0 and now - asked >= min(long_poll, 0.5):
+            continue  # the server held the read: ask again at once
         pause = interval * rng.uniform(0.9, 1.1)
         if deadline is not None:
             pause = min(pause, deadline - now)

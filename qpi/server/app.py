@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from qpi.errors import ValidationError
+from qpi.server import strict
 from qpi.server.auth import Authenticator, TokenSigner, load_or_create_secret
 from qpi.server.bootstrap import bootstrap
 from qpi.server.config import ServerConfig
@@ -18,7 +19,7 @@ from qpi.server.context import ServerContext
 from qpi.server.errors import GuardMiddleware, install_handlers
 from qpi.server.logins import LoginLimiter, PasswordGate
 from qpi.server.pages import install_pages
-from qpi.server.routes import collections, jobs, meta, notifications, qpus, tokens
+from qpi.server.routes import collections, jobs, meta, notifications, qpus, session, tokens
 from qpi.server.scheduler import Scheduler
 from qpi.server.store import Store
 
@@ -57,9 +58,17 @@ def open_context(config: ServerConfig) -> ServerContext:
         auth=Authenticator(store, signer),
         limiter=LoginLimiter(config.login_max_failures, config.login_window),
         password_gate=PasswordGate(config.login_threads, config.login_queue),
-        scheduler=Scheduler(store, config),
+        scheduler=_scheduler_class(config)(store, config),
         credentials=credentials,
     )
+
+
+def _scheduler_class(config: ServerConfig) -> type[Scheduler]:
+    if config.strict:
+        from qpi.server.strict.scheduler import StrictScheduler
+
+        return StrictScheduler
+    return Scheduler
 
 
 def _close_context(ctx: ServerContext) -> None:
@@ -80,6 +89,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         [`ServerContext`][qpi.server.context.ServerContext] while it
         runs).
     """
+    if config.strict:
+        config = strict.strict_config(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -105,8 +116,10 @@ def create_app(config: ServerConfig) -> FastAPI:
         docs_url=None,  # served by install_pages, from local files
     )
     install_handlers(app)
+    if config.strict:
+        strict.install(app)  # its routes first, its middleware inside the guard
     app.add_middleware(GuardMiddleware, max_body_bytes=config.max_body_bytes)
-    for module in (jobs, tokens, qpus, notifications, collections, meta):
+    for module in (jobs, tokens, qpus, notifications, collections, session, meta):
         app.include_router(module.router)
     install_pages(app)
     return app

@@ -12,6 +12,7 @@ notification is still seen (late, not never).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -31,6 +32,12 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+def _wake_soon(future: asyncio.Future[None]) -> None:
+    """Wake ``future`` from any thread; a loop already closed has nobody left to wake."""
+    with contextlib.suppress(RuntimeError):
+        future.get_loop().call_soon_threadsafe(_wake, future)
+
+
 class JobWatch:
     """Waiting requests, by job id; `notify` wakes those of one job (thread-safe)."""
 
@@ -44,7 +51,7 @@ class JobWatch:
         with self._lock:
             waiters = self._waiters.pop(job_id, ())
         for future in waiters:
-            future.get_loop().call_soon_threadsafe(_wake, future)
+            _wake_soon(future)
 
     def close(self) -> None:
         """Wake every waiting request and make later waits return at once (server stopping)."""
@@ -53,7 +60,7 @@ class JobWatch:
             waiters = [f for group in self._waiters.values() for f in group]
             self._waiters.clear()
         for future in waiters:
-            future.get_loop().call_soon_threadsafe(_wake, future)
+            _wake_soon(future)
 
     def waiting(self) -> int:
         """How many requests are waiting now."""

@@ -93,6 +93,13 @@ class ServerConfig:
         bookings_per_user: Bookings a user may hold that have not ended.
         max_database_bytes: Largest the database may grow (``None``: until the disk is
             full); past it, writes answer 507 like a full disk.
+        default_qpu: The QPU ``/api/qpus`` marks ``"default": true`` (clients use it when no
+            QPU is named); ``None`` marks none, as a real server.
+        strict: Behave as a real QPI v0.1.2 installation, bugs included (see
+            `qpi.server.strict`).
+        job_timeout: Strict mode: seconds a job may stay ``running`` before the recovery
+            loop puts it back to ``pending`` (the real ``--job-timeout``).
+        recovery_interval: Strict mode: seconds between two rounds of the recovery loop.
     """
 
     host: str = "127.0.0.1"
@@ -123,6 +130,10 @@ class ServerConfig:
     booking_max_seconds: float = 4 * 3600.0
     bookings_per_user: int = 24
     max_database_bytes: int | None = None
+    default_qpu: str | None = "mock"
+    strict: bool = False
+    job_timeout: float = 20.0
+    recovery_interval: float = 10.0
 
     def __post_init__(self) -> None:
         if self.data_dir is not None:

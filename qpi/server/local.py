@@ -144,7 +144,9 @@ class LocalServer:
         seed: Makes sampling reproducible (see [`ServerConfig`][qpi.server.config.ServerConfig]).
         log_level: The level of the server's log (``"debug"``, ``"info"``, ``"warning"``, ...).
         access_log: Log one line per request (method, path, status) at INFO.
-        **config: Further [`ServerConfig`][qpi.server.config.ServerConfig] fields (``workers``,
+        strict: Behave as a real QPI v0.1.2 installation, bugs included (see
+            `qpi.server.strict` and the deviation table in the local orchestrator guide).
+        **config: Further :class:`~qpi.server.config.ServerConfig` fields (``workers``,
             ``host``, ``idle_threshold``, ...).
 
     Example:
@@ -160,6 +162,7 @@ class LocalServer:
         port: int = 0,
         data_dir: str | Path | None = None,
         seed: int | None = None,
+        strict: bool = False,
         *,
         log_level: str = "warning",
         access_log: bool = False,
@@ -168,7 +171,7 @@ class LocalServer:
         self._port = port
         self._data_dir = Path(data_dir) if data_dir is not None else None
         self._seed = seed
-        self._config = config
+        self._config = {**config, "strict": strict}
         self._log = (log_level.lower(), access_log)
         self._lock = threading.Lock()
         self._server: _Uvicorn | None = None
@@ -328,6 +331,11 @@ class LocalServer:
         if path is None:
             raise QPIError("the local QPI server has no data dir until it is started")
         return path
+
+    @property
+    def strict(self) -> bool:
+        """Whether the server behaves as a real QPI v0.1.2 installation (``strict=True``)."""
+        return bool(self._config.get("strict"))
 
     @property
     def credentials_path(self) -> Path:

@@ -99,6 +99,9 @@ class Scheduler:
         config: The server's settings (workers, seed, limits).
     """
 
+    #: What a worker runs for one job (strict mode runs the real driver's checks first).
+    run_job: Callable[..., dict[str, Any]] = staticmethod(executors.run_job)
+
     def __init__(self, store: Store, config: ServerConfig) -> None:
         self.store = store
         self.config = config
@@ -238,7 +241,7 @@ class Scheduler:
             future = _pool_submit(
                 self._pool,
                 results.run_encoded,  # the worker encodes the results and checks their size
-                executors.run_job,
+                self.run_job,
                 job["payload"],
                 executor_type=qpu["executor_type"],
                 backend_name=qpu["name"],

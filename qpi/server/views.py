@@ -99,9 +99,9 @@ def job_json(job: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def qpu_json(qpu: Mapping[str, Any]) -> dict[str, Any]:
-    """A QPU as ``/api/qpus`` returns it."""
-    return {
+def qpu_json(qpu: Mapping[str, Any], default: str | None = None) -> dict[str, Any]:
+    """A QPU as ``/api/qpus`` returns it; the one named ``default`` says ``"default": true``."""
+    body = {
         "id": qpu["id"],
         "name": qpu["name"],
         "status": qpu["status"],
@@ -110,6 +110,9 @@ def qpu_json(qpu: Mapping[str, Any]) -> dict[str, Any]:
         "created": qpu["created"],
         "updated": qpu["updated"],
     }
+    if default is not None and qpu["name"] == default:
+        body["default"] = True
+    return body
 
 
 def token_json(token: Mapping[str, Any], raw: str | None = None) -> dict[str, Any]:

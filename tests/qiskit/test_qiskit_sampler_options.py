@@ -105,3 +105,15 @@ def test_kerneled_measurements_are_complex_iq_points(backend):
     assert abs(data[:, 0].mean() - data[:, 1].mean()) > 0.5
     avg = QPISampler(backend, options={"meas_type": "avg_kerneled"}).run([(qc, None, 50)])
     assert avg.result()[0].data.c.shape == (2,)
+
+
+def test_raw_qasm_wider_than_the_qpu_is_refused_before_any_job(client, backend):
+    wide = backend.num_qubits + 1
+    text = (
+        f'OPENQASM 3.0;\ninclude "stdgates.inc";\nbit[1] c;\nqubit[{wide}] q;\n'
+        "h q[0];\nc[0] = measure q[0];\n"
+    )
+    before = len(client.list_jobs())
+    with pytest.raises(errors.ValidationError, match=f"declares {wide} qubits"):
+        backend.run(qasm=text)
+    assert len(client.list_jobs()) == before

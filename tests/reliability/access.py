@@ -6,7 +6,8 @@ proven. Resources are owned by user A; user B is another user; the superuser log
 JWT (on user routes it acts as its "proxy user", exactly like the real server).
 
 Expected outcomes are HTTP statuses, with two refinements for list routes: ``200+`` means
-A's resource is in the list, ``200-`` means the list answers but does not show it.
+A's resource is in the list, ``200-`` means the list answers but does not show it; and
+``401/200`` gives the outcome with an API token, then with a session, where they differ.
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ ROWS: tuple[Row, ...] = (
     row("POST", f"{C}/_superusers/auth-with-password", None, "400 400 400 400",
         lambda w: {"identity": w["a_email"], "password": w["a_password"]},
         "A's email and password"),
+    row("POST", f"{C}/users/auth-refresh", None, "401 401/200 401/200 401",
+        what="the caller's own credentials (API token / session)"),
     # -- records API: users ----------------------------------------------------------------
     row("GET", f"{C}/users/records", "user", "200- 200+ 200- 200+"),
     row("GET", f"{C}/users/records/{{id}}", "user", "404 200 404 200"),

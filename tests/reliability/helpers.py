@@ -232,6 +232,7 @@ SERVED_ROUTES: tuple[tuple[str, str], ...] = (
     ("PATCH", "/api/collections/{name}/records/{record_id}"),
     ("DELETE", "/api/collections/{name}/records/{record_id}"),
     ("POST", "/api/collections/{name}/auth-with-password"),
+    ("POST", "/api/collections/{name}/auth-refresh"),
     ("GET", "/api/op/version"),
     ("GET", "/api/health"),
 )

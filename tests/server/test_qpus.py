@@ -13,8 +13,10 @@ QPU_KEYS = {"id", "name", "status", "num_qubits", "enabled", "created", "updated
 def test_list_shows_online_qpus_oldest_first(anon):
     qpus = anon.get("/api/qpus").json()
     assert [q["name"] for q in qpus][:2] == ["mock", "qiskit_aer"]
-    assert all(set(q) == QPU_KEYS and q["status"] == "online" for q in qpus)
+    assert all(set(q) - {"default"} == QPU_KEYS and q["status"] == "online" for q in qpus)
     assert qpus[0]["num_qubits"] == 24
+    # The local server marks its default QPU; clients use it when no QPU is named.
+    assert [q["name"] for q in qpus if q.get("default")] == ["mock"]
     assert [q["name"] for q in anon.get("/api/qpus?sort=-name&limit=1").json()] != []
     assert len(anon.get("/api/qpus?limit=1").json()) == 1
     error(anon.get("/api/qpus?sort=bogus"), 400)

@@ -102,7 +102,7 @@ def list_qpus(
         skip=skip,
         limit=limit,
     )
-    return json_response([qpu_json(row) for row in rows])
+    return json_response([qpu_json(row, ctx.config.default_qpu) for row in rows])
 
 
 @router.get("/api/qpus/{key}")
@@ -111,7 +111,7 @@ def get_qpu(key: str, ctx: Ctx) -> Response:
     qpu = find_qpu(ctx, key)
     if qpu is None:
         raise ErrorResponse(404, "QPU not found.")
-    return json_response(qpu_json(qpu))
+    return json_response(qpu_json(qpu, ctx.config.default_qpu))
 
 
 @router.post("/api/op/qpus/create", status_code=201, openapi_extra=openapi_body(QPUCreate))
