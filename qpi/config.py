@@ -21,7 +21,8 @@ The config file is TOML at ``$QPI_CONFIG`` or ``<user config dir>/qpi/config.tom
 ``qpi login --email`` also keeps a renewable session there (``email`` and ``session_token``,
 never the password), which a real QPI server needs to return results.
 
-:func:`save_profile` (behind ``qpi login``) writes it atomically, readable by its owner only
+[`save_profile`][qpi.config.save_profile] (behind ``qpi login``) writes it atomically, readable by
+its owner only
 (mode 0600, in a directory it creates with mode 0700), because profiles hold API tokens.
 """
 

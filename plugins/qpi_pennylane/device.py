@@ -63,7 +63,7 @@ class QPIDevice(Device):
         backend: The QPU to run on, by name or record id; ``None`` takes the default QPU
             (``$QPI_QPU`` or the profile, else the one the server marks, else the only
             online one; see [`resolve_qpu`][qpi.client.QPIClient.resolve_qpu]).
-        client: An existing :class:`~qpi.QPIClient` to use instead of building one (then
+        client: An existing [`QPIClient`][qpi.client.QPIClient] to use instead of building one (then
             ``url``, ``api_token``, ``cache`` and ``cache_mode`` must not be given).
         cache: A cache directory, a [`qpi.cache.Cache`][qpi.cache.Cache], or ``False`` for none.
         cache_mode: ``"reuse"``, ``"memo"``, ``"record"``, ``"replay"`` or ``"off"``.

@@ -146,7 +146,7 @@ class LocalServer:
         access_log: Log one line per request (method, path, status) at INFO.
         strict: Behave as a real QPI v0.1.2 installation, bugs included (see
             `qpi.server.strict` and the deviation table in the local orchestrator guide).
-        **config: Further :class:`~qpi.server.config.ServerConfig` fields (``workers``,
+        **config: Further [`ServerConfig`][qpi.server.config.ServerConfig] fields (``workers``,
             ``host``, ``idle_threshold``, ...).
 
     Example:
