@@ -556,6 +556,12 @@ def test_unreadable_store_is_a_miss_in_runs_and_an_error_in_management(cache, mo
     monkeypatch.setattr("diskcache.Cache.get", locked)
     with pytest.warns(CacheWarning, match="could not read"):
         assert ask(cache, ALICE, payload()) is None
+
+    # Management reads the database in one read-only pass of its own: lock that out too.
+    def refused(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr("sqlite3.connect", refused)
     with pytest.raises(CacheError, match="could not be read"):
         list(cache.entries())
 

@@ -34,7 +34,7 @@ from qpi_qiskit.convert import translate
 from qpi_qiskit.job import QPIJob
 from qpi_qiskit.layout import Layout
 from qpi_qiskit.options import PrimitiveOptions
-from qpi_qiskit.primitive_job import QPIPrimitiveJob, result_metadata
+from qpi_qiskit.primitive_job import QPIPrimitiveJob, check_complete, result_metadata
 from qpi_qiskit.result import bit_matrix
 
 if TYPE_CHECKING:
@@ -298,7 +298,9 @@ def _job(job: QPIJob, plans: list[Layout], metadata: list[Any]) -> QPIPrimitiveJ
         for layout, experiments in zip(plans, job_result.by_circuit(), strict=True):
             by_pub.setdefault(int(layout.primitive["pub"]), []).append((layout, experiments))
         results = [
-            _pub_result(by_pub[index], metadata[index] if index < len(metadata) else {})
+            _pub_result(
+                by_pub[index], metadata[index] if index < len(metadata) else {}, handle.job_id()
+            )
             for index in sorted(by_pub)
         ]
         return PrimitiveResult(results, metadata=result_metadata(handle.job_id(), job_result))
@@ -308,7 +310,7 @@ def _job(job: QPIJob, plans: list[Layout], metadata: list[Any]) -> QPIPrimitiveJ
 
 
 def _pub_result(
-    circuits: list[tuple[Layout, list[ExperimentResult]]], circuit_metadata: Any
+    circuits: list[tuple[Layout, list[ExperimentResult]]], circuit_metadata: Any, job_id: str
 ) -> PubResult:
     """One PUB's ``evs`` and ``stds`` from its basis circuits' experiments."""
     info = circuits[0][0].primitive
@@ -325,6 +327,7 @@ def _pub_result(
         terms = layout.primitive["terms"]
         rows = layout.primitive.get("rows", range(size))
         ev = _term_expectations(experiments, layout, terms, layout.primitive["qubits"])
+        check_complete(ev.shape[1], (len(rows),), job_id)
         index = [column[t] for t in terms]
         means[np.ix_(index, list(rows))] = ev
         variances[np.ix_(index, list(rows))] = 1.0 - ev**2

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from qiskit.primitives import BasePrimitiveJob, PrimitiveResult
 from qiskit.providers import JobStatus
 
@@ -20,7 +21,7 @@ from qpi import errors
 from qpi.result import JobResult
 from qpi_qiskit.job import QPIJob, QPIJobTimeoutError
 
-__all__ = ["QPIPrimitiveJob"]
+__all__ = ["QPIPrimitiveJob", "check_complete", "result_metadata"]
 
 #: Builds the primitive's result from the job's (``None`` when nothing was sent).
 Builder = Callable[[JobResult | None], PrimitiveResult]
@@ -113,3 +114,15 @@ def result_metadata(job_id: str, job_result: JobResult | None) -> dict[str, Any]
     """The ``PrimitiveResult`` metadata: version 2, the job id, the job's own metadata."""
     extra = dict(job_result.metadata) if job_result is not None else {}
     return {"version": 2, **extra, "job_id": job_id}
+
+
+def check_complete(found: int, shape: tuple[int, ...], job_id: str) -> None:
+    """Refuse to build a PUB from part of its experiments (one job of a split run)."""
+    expected = int(np.prod(shape, dtype=int))
+    if found != expected:
+        raise errors.ValidationError(
+            f"job {job_id} holds {found} of the {expected} experiments of a PUB: the run was "
+            "split over several jobs (its payload was over the server's limit), and a "
+            "primitive result is rebuilt only from a job that holds whole PUBs; keep the "
+            "PrimitiveResult of the run, or read this job's counts with QPIJob"
+        )

@@ -30,7 +30,7 @@ from qpi_qiskit.convert import translate
 from qpi_qiskit.job import QPIJob
 from qpi_qiskit.layout import Layout
 from qpi_qiskit.options import PrimitiveOptions
-from qpi_qiskit.primitive_job import QPIPrimitiveJob, result_metadata
+from qpi_qiskit.primitive_job import QPIPrimitiveJob, check_complete, result_metadata
 from qpi_qiskit.result import bit_arrays
 
 if TYPE_CHECKING:
@@ -241,6 +241,7 @@ def _job(job: QPIJob | None, plans: list[_PubPlan], seed: int | None) -> QPIPrim
         for plan in plans:
             if plan.sent:
                 experiments = next(grouped)
+                check_complete(len(experiments), plan.shape, handle.job_id())
                 if meas_level == 2:
                     arrays = bit_arrays(experiments, plan.layout, plan.shape, key)  # type: ignore[arg-type]
                 else:

@@ -22,6 +22,7 @@ __all__ = [
     "MAX_RESPONSE_BYTES",
     "BodyTooLarge",
     "BodyUnreadable",
+    "gunzip",
     "load_json",
     "read_body",
 ]
@@ -134,6 +135,34 @@ def read_body(
         body += inflater.feed(chunk, max_bytes - len(body))
     body += inflater.flush(max_bytes - len(body))
     return bytes(body)
+
+
+def gunzip(data: bytes, max_bytes: int, *, max_ratio: int = 100, floor: int = 16 << 20) -> bytes:
+    """Decompress one whole gzip member, refusing what only a gzip bomb decompresses to.
+
+    The output may grow to ``floor`` bytes, then to at most ``max_ratio`` times the input
+    consumed so far (real data compresses a few to a few dozen times; a bomb a thousand), and
+    never past ``max_bytes``. A bomb is stopped within its first chunk.
+
+    Raises:
+        BodyTooLarge: The output would pass those bounds.
+        BodyUnreadable: The data is not gzip, is cut short, or has bytes after its end.
+    """
+    if not data:
+        return b""  # nothing at all (an empty file): for the caller to refuse as not JSON
+    inflater = _Inflater("gzip")
+    out = bytearray()
+    for start in range(0, len(data), _CHUNK):
+        consumed = start + _CHUNK
+        room = min(max_bytes, max(floor, max_ratio * consumed)) - len(out)
+        out += inflater.feed(data[start:consumed], room)
+    out += inflater.flush(max_bytes - len(out))
+    state = inflater._zlib
+    if not state.eof:
+        raise BodyUnreadable("the gzip data is truncated")
+    if state.unused_data:
+        raise BodyUnreadable("there are bytes after the end of the gzip data")
+    return bytes(out)
 
 
 def load_json(data: bytes | str) -> Any:

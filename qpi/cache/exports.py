@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import json
 import os
 import tempfile
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
+from qpi._http.bodies import BodyTooLarge, BodyUnreadable, gunzip, load_json
 from qpi.cache.entries import KINDS, _check_envelope, _sha256, fingerprint_of_key
 from qpi.cache.warning import _warn
 from qpi.errors import CacheError
@@ -34,6 +33,8 @@ __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION"]
 EXPORT_FORMAT = "qpi-cache-export"
 #: The export file version this module writes and reads.
 EXPORT_VERSION = 1
+#: The most an export may decompress to (it is read whole, to check its digest first).
+MAX_IMPORT_BYTES = 2 << 30
 
 # Kinds that travel in exports. A `submitted` entry points at a job that only its submitter
 # can see, so it is useless (and misleading) anywhere else.
@@ -99,15 +100,19 @@ def _write_export(path: Path, entries: list[dict[str, Any]]) -> None:
     Raises:
         CacheError: If the file cannot be written.
     """
+    # The entries are serialised once, for the digest and the file alike (at 100,000 entries
+    # that is seconds): the document is written with a placeholder that the text replaces.
+    entries_text = canonical_json(entries)
     document = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "count": len(entries),
-        "sha256": _digest(entries),
-        "entries": entries,
+        "sha256": _sha256(entries_text),
+        "entries": None,
     }
-    _write_atomically(path, gzip.compress(canonical_json(document).encode(), mtime=0))
+    text = canonical_json(document).replace('"entries":null', f'"entries":{entries_text}', 1)
+    _write_atomically(path, gzip.compress(text.encode(), compresslevel=6, mtime=0))
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -135,16 +140,21 @@ def _read_export(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise CacheError(f"cannot read {where}: {exc}") from exc
     try:
-        document = json.loads(gzip.decompress(raw))
-    except (EOFError, OSError, zlib.error) as exc:
+        text = gunzip(raw, MAX_IMPORT_BYTES)
+    except BodyTooLarge:
+        raise CacheError(
+            f"{where} decompresses to far more than an export could hold (more than 100 times "
+            f"its size, or past {MAX_IMPORT_BYTES} bytes): it is not a qpi cache export"
+        ) from None
+    except BodyUnreadable as exc:
         raise CacheError(
             f"{where} is truncated or is not a gzip-compressed qpi cache export ({exc}); "
             "export it again"
         ) from None
+    try:
+        document = load_json(text)
     except ValueError as exc:
         raise CacheError(f"{where} does not hold JSON ({exc}); export it again") from None
-    except RecursionError:
-        raise CacheError(f"{where} holds JSON nested too deeply to be an export") from None
     entries = _check_document(document, where)
     for index, envelope in enumerate(entries):
         kind = envelope.get("kind") if isinstance(envelope, dict) else None

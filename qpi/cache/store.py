@@ -23,18 +23,18 @@ from qpi.cache.entries import (
     _check_kind,
     _key,
     _scrub,
-    _summary,
     imported_scope,
     occurrence_key,
 )
 from qpi.cache.exports import (
-    _exported,
+    _EXPORTED_KINDS,
     _importable,
     _read_export,
     _select_for_export,
     _write_export,
 )
 from qpi.cache.protocol import Liveness, Scope, StoredResult, Submission
+from qpi.cache.scan import count_by_kind, envelopes, scan, summarize
 from qpi.cache.warning import _warn
 from qpi.errors import CacheError, ValidationError
 from qpi.payload import JobPayload, canonical_json
@@ -238,8 +238,7 @@ class Cache:
             CacheError: If the cache cannot be read.
         """
         counts = dict.fromkeys(KINDS, 0)
-        for kind, _, _ in self._db.parsed_keys():
-            counts[kind] += 1
+        counts.update(self._db.manage("read", lambda _: count_by_kind(self._directory)))
         return {
             "directory": str(self._directory),
             "size": self._db.manage("measured", lambda store: store.volume()),
@@ -251,8 +250,10 @@ class Cache:
     def entries(self, kind: str | None = None) -> Iterator[CacheEntry]:
         """Summaries of the stored entries, optionally of one kind only.
 
-        Reading an entry counts as a use for the least-recently-used eviction. Damaged
-        entries are dropped (with a [`CacheWarning`][qpi.cache.CacheWarning]) and not listed.
+        One read-only pass over the database (`qpi.cache.scan`): listing
+        never counts as a use for the least-recently-used eviction, and never writes.
+        Damaged entries are dropped (with a [`CacheWarning`][qpi.cache.CacheWarning]) and
+        not listed.
 
         Args:
             kind: ``"result"``, ``"submitted"``, ``"job"`` or ``"qpu"``; ``None`` for all.
@@ -268,12 +269,18 @@ class Cache:
         return self._summaries(kind)
 
     def _summaries(self, kind: str | None) -> Iterator[CacheEntry]:
-        for parts in self._db.parsed_keys():
-            if kind is not None and parts[0] != kind:
-                continue
-            loaded = self._db.load(*parts, strict=True)
-            if loaded is not None:
-                yield _summary(*loaded)
+        kinds = None if kind is None else (kind,)
+
+        def listed(_: Any) -> list[CacheEntry]:
+            found = scan(self._directory, kinds=kinds, texts=False)
+            summaries = (summarize(entry, self._drop) for entry in found)
+            return [entry for entry in summaries if entry is not None]
+
+        return iter(self._db.manage("read", listed))
+
+    def _drop(self, parts: tuple[str, str, str], reason: str) -> None:
+        """Drop a damaged entry a scan found, with a warning saying why."""
+        self._db.discard(_key(*parts), reason)
 
     def export_to(
         self,
@@ -302,9 +309,11 @@ class Cache:
         Raises:
             CacheError: If the cache cannot be read or the file cannot be written.
         """
-        loaded = [self._db.load(*parts, strict=True) for parts in _exported(self._db.parsed_keys())]
+        scanned = self._db.manage(
+            "read", lambda _: list(scan(self._directory, kinds=_EXPORTED_KINDS, texts=True))
+        )
         chosen = _select_for_export(
-            _importable([envelope for _, envelope in filter(None, loaded)]),
+            _importable(envelopes(scanned, self._drop)),
             None if job_ids is None else {str(j) for j in job_ids},
             None if fingerprints is None else {str(f) for f in fingerprints},
         )

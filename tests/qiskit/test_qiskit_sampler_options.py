@@ -117,3 +117,21 @@ def test_raw_qasm_wider_than_the_qpu_is_refused_before_any_job(client, backend):
     with pytest.raises(errors.ValidationError, match=f"declares {wide} qubits"):
         backend.run(qasm=text)
     assert len(client.list_jobs()) == before
+
+
+@pytest.mark.slow
+def test_backend_job_of_one_part_of_a_split_run_says_so(backend):
+    """8,000 rows of 8 doubles are over the server's 1 MiB: the run is split over two jobs,
+    and rebuilding a PrimitiveResult from one of them is refused with a reason."""
+    from qiskit.circuit import ParameterVector
+
+    v = ParameterVector("v", 8)
+    qc = QuantumCircuit(1)
+    for x in v:
+        qc.rx(x, 0)
+    qc.measure_all()
+    values = np.random.default_rng(0).uniform(size=(8000, 8))
+    job = QPISampler(backend, default_shots=20).run([(qc, values)])
+    assert job.result()[0].data.meas.shape == (8000,)
+    with pytest.raises(errors.ValidationError, match="split over several jobs"):
+        backend.job(job.job_id()).result()
