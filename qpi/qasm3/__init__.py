@@ -19,6 +19,11 @@ implementation (``qiskit.qasm3.loads``); malformed text raises
 [`QasmSyntaxError`][qpi.qasm3.QasmSyntaxError]
 naming the line and column.
 
+Both count before they expand: [`parse`][qpi.qasm3.parse] and
+[`check_bounds`][qpi.qasm3.check_bounds] (which reads the full language, for programs handed
+to another loader) raise [`QasmLimitError`][qpi.qasm3.QasmLimitError] for a program that
+would grow past [`ParseLimits`][qpi.qasm3.ParseLimits].
+
 Example:
     ```python
     from qpi.circuit import Circuit, Param
@@ -31,17 +36,24 @@ Example:
     ```
 """
 
-from qpi.qasm3.errors import QasmError, QasmSyntaxError, QasmUnsupportedError
+from qpi.qasm3.bounds import Bounds, check_bounds
+from qpi.qasm3.errors import QasmError, QasmLimitError, QasmSyntaxError, QasmUnsupportedError
+from qpi.qasm3.limits import DEFAULT_LIMITS, ParseLimits
 from qpi.qasm3.parser import parse
 from qpi.qasm3.writer import META_PREFIX, Builder, Program, dumps, to_payload, write
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "META_PREFIX",
+    "Bounds",
     "Builder",
+    "ParseLimits",
     "Program",
     "QasmError",
+    "QasmLimitError",
     "QasmSyntaxError",
     "QasmUnsupportedError",
+    "check_bounds",
     "dumps",
     "parse",
     "to_payload",
