@@ -10,7 +10,7 @@ __all__ = ["QasmError", "QasmLimitError", "QasmSyntaxError", "QasmUnsupportedErr
 
 
 class QasmError(ValidationError):
-    """OpenQASM text that :func:`parse` cannot turn into a circuit.
+    """OpenQASM text that [`parse`][qpi.qasm3.parse] cannot turn into a circuit.
 
     The message starts with ``line:column`` of the offending token.
 
@@ -35,7 +35,7 @@ class QasmSyntaxError(QasmError):
 
 
 class QasmUnsupportedError(QasmError):
-    """Valid OpenQASM that is outside the subset :func:`parse` reads.
+    """Valid OpenQASM that is outside the subset [`parse`][qpi.qasm3.parse] reads.
 
     Load such programs with a full implementation instead, e.g. ``qiskit.qasm3.loads``.
     """

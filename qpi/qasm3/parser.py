@@ -78,7 +78,7 @@ def _tokenize(text: str) -> tuple[list[str], list[str], list[tuple[str, int]]]:
 def _classify_rest(
     text: str, kinds: list[str], texts: list[str]
 ) -> tuple[list[str], list[str], list[tuple[str, int]]]:
-    """The slow path of :func:`_tokenize`: drop comments, classify the rare tokens."""
+    """The slow path of `_tokenize`: drop comments, classify the rare tokens."""
     out_kinds: list[str] = []
     out_texts: list[str] = []
     metas: list[tuple[str, int]] = []
@@ -100,7 +100,7 @@ def _classify_rest(
 
 
 def _raw_offsets(text: str) -> list[int]:
-    """Start offset of every token :data:`_TOKEN` finds, comments included."""
+    """Start offset of every token `_TOKEN` finds, comments included."""
     return [match.start(1) for match in _TOKEN.finditer(text)]
 
 
@@ -167,9 +167,10 @@ def parse(text: str, limits: ParseLimits = DEFAULT_LIMITS) -> Circuit:
     """Read an OpenQASM 3 program of the supported subset into a circuit.
 
     Registers are flattened in declaration order into one qubit and one clbit index space.
-    Inputs become :attr:`Circuit.parameters` in sorted order (the order the QPU driver binds
+    Inputs become [`Circuit.parameters`][qpi.circuit.Circuit.parameters] in sorted order (the order
+    the QPU driver binds
     rows in); gate parameters refer to them by their original names. The ``// qpi:meta``
-    comment :func:`write` emits is read back into ``name`` and ``metadata``; classical
+    comment [`write`][qpi.qasm3.write] emits is read back into ``name`` and ``metadata``; classical
     registers other than a single ``c`` are recorded as ``metadata["creg_sizes"]``.
 
     Args:
@@ -193,7 +194,7 @@ def parse(text: str, limits: ParseLimits = DEFAULT_LIMITS) -> Circuit:
 
 
 class _Parser:
-    """A recursive-descent parser over the token lists of :func:`_tokenize`."""
+    """A recursive-descent parser over the token lists of `_tokenize`."""
 
     def __init__(self, text: str, limits: ParseLimits = DEFAULT_LIMITS) -> None:
         self.text = text

@@ -176,7 +176,9 @@ def _ensure_qpus(store: Store, config: ServerConfig) -> None:
     with store.transaction():
         for definition in config.qpus:
             # A built-in sized by memory follows the memory this start has.
-            num_qubits = definition.num_qubits or config.max_qubits
+            num_qubits = definition.num_qubits
+            if num_qubits is None:
+                num_qubits = config.max_qubits
             if store.find("qpus", name=definition.name):
                 if definition.num_qubits is None:
                     store.execute(
@@ -207,7 +209,7 @@ def _ensure_qpus(store: Store, config: ServerConfig) -> None:
             store.execute(
                 "UPDATE qpus SET status = 'offline' WHERE executor_type = ?", (executor_type,)
             )
-            logging.getLogger("qpi.server").warning(
+            logging.getLogger("qpi.server").info(
                 "QPUs of type %s are offline: %s", executor_type, reason
             )
 

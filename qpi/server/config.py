@@ -18,7 +18,7 @@ __all__ = [
     "ServerConfig",
 ]
 
-#: Executors a QPU can run its jobs on (see :mod:`qpi.server.executors`).
+#: Executors a QPU can run its jobs on (see [`qpi.server.executors`][qpi.server.executors]).
 EXECUTOR_TYPES: tuple[str, ...] = ("mock", "qiskit_aer")
 
 
@@ -30,7 +30,7 @@ class QPUDefinition:
         name: The QPU's name (also the ``backend`` name in its results).
         num_qubits: The largest circuit the QPU accepts; ``None``: as many as the server's
             memory limit holds (set again at every start).
-        executor_type: One of :data:`EXECUTOR_TYPES`.
+        executor_type: One of [`EXECUTOR_TYPES`][qpi.server.config.EXECUTOR_TYPES].
     """
 
     name: str
@@ -175,7 +175,7 @@ class ServerConfig:
 
     @property
     def max_qubits(self) -> int:
-        """The widest circuit the simulators run: what :attr:`memory_limit` holds."""
+        """The widest circuit the simulators run: what ``memory_limit`` holds."""
         assert self.memory_limit is not None
         return limits.max_qubits(self.memory_limit)
 

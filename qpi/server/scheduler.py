@@ -1,10 +1,10 @@
 """The scheduler: picks pending jobs, runs them in simulator processes, stores their results.
 
-Which jobs may run is :mod:`qpi.server.selection`'s answer (the real server's rules, reference
+Which jobs may run is [`qpi.server.selection`][qpi.server.selection]'s answer (the real server's rules, reference
 §5.4). Among them:
 
 * **Lanes.** ``workers`` general processes take any job; ``short_workers`` more take only
-  jobs whose estimated work (:func:`qpi.server.limits.estimate`: qubits, operations, shots,
+  jobs whose estimated work ([`estimate`][qpi.server.limits.estimate]: qubits, operations, shots,
   rows) is at most ``short_job_work``. A short job therefore never waits behind long ones,
   and long work runs at a lower CPU priority than the server and the short lane.
 * **Fair share.** The user with the fewest jobs running goes first; ties go to the oldest job.
@@ -86,13 +86,15 @@ class _Flight:
 
 
 class Scheduler:
-    """Runs jobs in the background; start with :meth:`start`, stop with :meth:`stop`.
+    """Runs jobs in the background; start with `start`, stop with `stop`.
 
     Args:
         store: The server's database.
         config: The server's settings (workers, lanes, limits, seed).
     """
 
+    #: Whether cancelling a running job kills its worker (strict mode: the result still lands).
+    kill_cancelled = True
     #: What a worker runs for one job (strict mode runs the real driver's checks first).
     run_job: Callable[..., dict[str, Any]] = staticmethod(executors.run_job)
 
@@ -228,8 +230,8 @@ class Scheduler:
         for flight in list(self._flights.values()):
             worker = flight.slot.worker
             assert worker is not None
-            if statuses.get(flight.job_id) != "running":  # cancelled (or reset) meanwhile
-                self._end(flight, kill=True)
+            if statuses.get(flight.job_id) != "running" and self.kill_cancelled:
+                self._end(flight, kill=True)  # cancelled (or reset) meanwhile
                 continue
             if now >= flight.deadline:
                 self._end(flight, kill=True)
@@ -272,7 +274,7 @@ class Scheduler:
         idle = [slot for slot in self._slots if not self._slot_busy(slot)]
         if not idle:
             return False
-        found = candidates(self.store, self.config.idle_threshold)
+        found = self._candidates()
         self._forget_estimates({c.job["id"] for c in found})
         running: dict[str, int] = {}
         for flight in self._flights.values():
@@ -290,6 +292,10 @@ class Scheduler:
             self._start(candidate, slot, cost)
             return True
         return False
+
+    def _candidates(self) -> list[Candidate]:
+        """The pending jobs that may run now (strict mode routes as the real server)."""
+        return candidates(self.store, self.config.idle_threshold)
 
     def _slot_busy(self, slot: _Slot) -> bool:
         return any(flight.slot is slot for flight in self._flights.values())

@@ -18,7 +18,7 @@ from typing import Any
 from qpi.server import dates
 from qpi.server.store import Store
 
-__all__ = ["CANDIDATES", "Candidate", "candidates"]
+__all__ = ["CANDIDATES", "ROUTABLE", "Candidate", "candidates"]
 
 #: Pending jobs looked at per dispatch round (the oldest ones).
 CANDIDATES = 64
@@ -32,10 +32,24 @@ class Candidate:
     qpu: dict[str, Any]
 
 
-def candidates(store: Store, idle_threshold: float) -> list[Candidate]:
-    """The oldest pending jobs that may run now, oldest first."""
+#: Which QPUs take jobs: the enabled, online ones.
+ROUTABLE = "enabled = 1 AND status = 'online'"
+
+
+def candidates(
+    store: Store, idle_threshold: float, *, routable: str = ROUTABLE, untargeted: bool = True
+) -> list[Candidate]:
+    """The oldest pending jobs that may run now, oldest first.
+
+    Args:
+        store: The server's database.
+        idle_threshold: Seconds a booker's QPU stays held after their last job.
+        routable: SQL condition on ``qpus`` choosing the QPUs that take jobs (a constant).
+        untargeted: Whether a job without a known ``qpu_target`` goes to the first QPU
+            (strict mode: it never runs).
+    """
     qpus = store.query(
-        "SELECT * FROM qpus WHERE enabled = 1 AND status = 'online' ORDER BY created, rowid"
+        f"SELECT * FROM qpus WHERE {routable} ORDER BY created, rowid"  # noqa: S608
     )
     if not qpus:
         return []
@@ -43,12 +57,12 @@ def candidates(store: Store, idle_threshold: float) -> list[Candidate]:
     now = datetime.now(UTC)
     booker = _active_booker(store, dates.format_date(now))
     if booker is not None:
-        found = _pending(store, qpus, by_id, booker=booker)
+        found = _pending(store, qpus, by_id, untargeted, booker=booker)
         if found:
             return found
         held = _held_qpus(store, booker, now, idle_threshold)
         by_id = {k: v for k, v in by_id.items() if k not in held}
-    return _pending(store, qpus, by_id)
+    return _pending(store, qpus, by_id, untargeted)
 
 
 def _active_booker(store: Store, stamp: str) -> str | None:
@@ -73,20 +87,21 @@ def _pending(
     store: Store,
     qpus: list[dict[str, Any]],
     allowed: dict[str, dict[str, Any]],
+    untargeted: bool,
     booker: str | None = None,
 ) -> list[Candidate]:
     if not allowed:
         return []
     default = qpus[0]["id"]
     marks = ", ".join("?" for _ in allowed)
-    # A job without a known target goes to the first routable QPU.
-    target = "COALESCE(q.id, ?)"
+    # A job without a known target goes to the first routable QPU (or nowhere).
+    target = "COALESCE(q.id, ?)" if untargeted else "q.id"
     sql = (
         f"SELECT j.*, {target} AS route FROM quantum_jobs j "  # noqa: S608
         "LEFT JOIN qpus q ON q.id = j.qpu_target "
         f"WHERE j.status = 'pending' AND {target} IN ({marks})"
     )
-    params: list[Any] = [default, default, *allowed]
+    params: list[Any] = [default, default, *allowed] if untargeted else list(allowed)
     if booker is not None:
         sql += " AND j.user_id = ?"
         params.append(booker)

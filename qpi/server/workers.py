@@ -1,7 +1,7 @@
 """Simulator processes the scheduler can end at any moment, and that end with their server.
 
-A :class:`Worker` is one process started from the ``forkserver`` (which imports
-:data:`~qpi.server.executors.PRELOAD` once, so every worker starts warm). It runs one job at a
+A [`Worker`][qpi.server.workers.Worker] is one process started from the ``forkserver`` (which imports
+[`PRELOAD`][qpi.server.executors.PRELOAD] once, so every worker starts warm). It runs one job at a
 time: the scheduler sends the job's arguments down a pipe, the worker answers with the
 result. A job over its time or memory limit, or cancelled, is stopped by killing its worker;
 the scheduler starts a fresh one. A ``ProcessPoolExecutor`` cannot do that: it has no way to
@@ -63,7 +63,7 @@ _PR_SET_PDEATHSIG = 1
 
 
 def configure_environment() -> None:
-    """Put :data:`WORKER_ENVIRONMENT` into this process's environment (existing values win)."""
+    """Put [`WORKER_ENVIRONMENT`][qpi.server.workers.WORKER_ENVIRONMENT] into this process's environment (existing values win)."""
     for key, value in WORKER_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
 
@@ -132,7 +132,7 @@ class Worker:
         self.conn.send(arguments)
 
     def receive(self) -> Any:
-        """The answer of the running job (call when :attr:`conn` is readable)."""
+        """The answer of the running job (call when ``conn`` is readable)."""
         try:
             return self.conn.recv()
         finally:

@@ -21,6 +21,7 @@ from typing import Any
 
 from qpi.server import dates, results
 from qpi.server.scheduler import Scheduler
+from qpi.server.selection import Candidate, candidates
 from qpi.server.strict import driver
 from qpi.server.strict.limits import is_oversized
 
@@ -35,31 +36,17 @@ class StrictScheduler(Scheduler):
     run_job = staticmethod(driver.run_job)
     _last_recovery = 0.0
 
-    def _routable_qpus(self) -> list[dict[str, Any]]:
-        # A QPU's driver keeps taking its jobs whatever ``enabled`` and ``status`` say.
-        return self.store.query("SELECT * FROM qpus WHERE connected = 1 ORDER BY created, rowid")
+    #: A cancel does not stop a running job: its late result overwrites the cancel.
+    kill_cancelled = False
 
-    def _oldest_pending(
-        self,
-        qpus: list[dict[str, Any]],
-        allowed: dict[str, dict[str, Any]],
-        booker: str | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        if not allowed:
-            return None
-        marks = ", ".join("?" for _ in allowed)
-        sql = (
-            "SELECT * FROM quantum_jobs WHERE status = 'pending' "  # noqa: S608
-            f"AND qpu_target IN ({marks})"
+    def _candidates(self) -> list[Candidate]:
+        # A QPU's driver keeps taking its jobs whatever ``enabled`` and ``status`` say, and
+        # only jobs that name a connected QPU's record id are ever taken.
+        found = candidates(
+            self.store, self.config.idle_threshold, routable="connected = 1", untargeted=False
         )
-        params: list[Any] = list(allowed)
-        if booker is not None:
-            sql += " AND user_id = ?"
-            params.append(booker)
-        rows = self.store.query(sql + " ORDER BY created, seq LIMIT 1", params)
-        if not rows:
-            return None
-        return rows[0], allowed[rows[0]["qpu_target"]]
+        # A re-queued job still in a worker waits for that run, whose late result completes it.
+        return [c for c in found if c.job["id"] not in self._flights]
 
     def _requeue_orphans(self) -> None:
         """The real recovery loop: only time puts a running job back to pending."""
