@@ -1,7 +1,7 @@
 """A small framework-neutral circuit form: what the wire can carry, and nothing more.
 
-Plugins translate native circuits (Qiskit, PennyLane, Cirq) into a :class:`Circuit`;
-:mod:`qpi.qasm3` writes it as OpenQASM 3 and parses that text back. The form has qubit and
+Plugins translate native circuits (Qiskit, PennyLane, Cirq) into a [`Circuit`][qpi.circuit.Circuit];
+[`qpi.qasm3`][qpi.qasm3] writes it as OpenQASM 3 and parses that text back. The form has qubit and
 clbit counts, gates from OpenQASM 3's ``stdgates.inc`` whose parameters are numbers, named
 inputs or arithmetic expressions of inputs, ``measure``, ``reset`` and ``barrier``, and
 classical control flow as block markers (``if``/``else``/``while`` on measured bits).
@@ -95,7 +95,7 @@ class Expr:
 
     ``op`` is ``"param"`` (``args == (name,)``), one of ``+ - * /`` (two operands) or ``"neg"``
     (one operand). Operands are numbers or other expressions. Build expressions with
-    :class:`Param` and Python operators: ``2 * Param("theta") + 0.5``.
+    [`Param`][qpi.circuit.Param] and Python operators: ``2 * Param("theta") + 0.5``.
     """
 
     op: str
@@ -227,7 +227,7 @@ def _operand(value: Expr | float) -> Expr | float:
 
 
 def evaluate(value: ParamValue, values: Mapping[str, float]) -> float:
-    """Evaluate a gate parameter (a number or an :class:`Expr`) with input ``values``."""
+    """Evaluate a gate parameter (a number or an `Expr`) with input ``values``."""
     if isinstance(value, Expr):
         return value.evaluate(values)
     return float(value)
@@ -244,11 +244,13 @@ class Instruction(NamedTuple):
     """One instruction: a gate, ``measure``, ``reset``, ``barrier``, or a control-flow marker.
 
     Attributes:
-        name: A key of :data:`GATES`, ``"measure"``, ``"reset"``, ``"barrier"``, or one of
-            :data:`CONTROL`.
+        name: A key of [`GATES`][qpi.circuit.GATES], ``"measure"``, ``"reset"``, ``"barrier"``, or
+            one of
+            [`CONTROL`][qpi.circuit.CONTROL].
         qubits: Qubit indices the instruction acts on (for ``measure``, one qubit; none for
             control flow).
-        params: Gate parameters: numbers or :class:`Expr` (empty for non-parametric gates).
+        params: Gate parameters: numbers or [`Expr`][qpi.circuit.Expr] (empty for non-parametric
+            gates).
             For ``if``/``while``: ``(value,)``, the integer the condition bits must read.
         clbits: For ``measure``, the one clbit that receives the outcome; for ``if``/``while``
             the condition's bits, least significant first; else empty.
@@ -296,7 +298,7 @@ class Circuit:
         params: Iterable[ParamValue] = (),
         clbits: Iterable[int] = (),
     ) -> Circuit:
-        """Append one instruction (unchecked; call :meth:`validate` when done). Returns self."""
+        """Append one instruction (unchecked; call `validate` when done). Returns self."""
         self.instructions.append(Instruction(name, tuple(qubits), tuple(params), tuple(clbits)))
         return self
 
@@ -309,7 +311,7 @@ class Circuit:
     # circuit into either one: a Circuit to inspect, or the program text directly.
 
     def gate(self, name: str, qubits: tuple[int, ...], params: tuple[ParamValue, ...] = ()) -> None:
-        """Append a gate (unchecked; see :meth:`validate`)."""
+        """Append a gate (unchecked; see [`validate`][qpi.circuit.Circuit.validate])."""
         self.instructions.append(Instruction(name, qubits, params, ()))
 
     def input_gate(self, name: str, qubits: tuple[int, ...], input_name: str) -> None:
@@ -317,13 +319,14 @@ class Circuit:
         self.instructions.append(Instruction(name, qubits, (Param(input_name),), ()))
 
     def prepare(self, name: str, qubits: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
-        """A token for :meth:`emit` (as ``qpi.qasm3.Builder.prepare``)."""
+        """A token for [`emit`][qpi.qasm3.Builder.emit] (as ``qpi.qasm3.Builder.prepare``)."""
         return (name, qubits)
 
     def emit(self, item: Any) -> None:
         """Append a prepared gate (as ``qpi.qasm3.Builder.emit``).
 
-        ``item`` is the token of :meth:`prepare`, or ``(token, input_name)`` for a gate whose
+        ``item`` is the token of [`prepare`][qpi.qasm3.Builder.prepare], or ``(token, input_name)``
+        for a gate whose
         one angle is that input.
         """
         if type(item[0]) is tuple:
@@ -359,7 +362,7 @@ class Circuit:
     # -- queries --------------------------------------------------------------------------------
 
     def input_names(self) -> list[str]:
-        """The free inputs in row order: :attr:`parameters`, or first use in the instructions."""
+        """The free inputs in row order: `parameters`, or first use in the instructions."""
         if self.parameters is not None:
             return list(self.parameters)
         seen: dict[str, None] = {}

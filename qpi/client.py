@@ -397,7 +397,8 @@ class QPIClient(
 
         Args:
             circuits: One circuit or a list of them: OpenQASM 3 text, a
-                :class:`qpi.circuit.Circuit`, a :class:`~qpi.payload.CircuitPayload`, or a
+                [`qpi.circuit.Circuit`][qpi.circuit.Circuit], a
+                [`CircuitPayload`][qpi.payload.CircuitPayload], or a
                 native circuit a plugin translates (Qiskit, Cirq, ...).
             shots: Shots per circuit.
             parameter_values: Bindings. For one circuit: its rows (a list of rows, or
@@ -496,7 +497,8 @@ class QPIClient(
             name: Only the QPU of this name.
             min_num_qubits: Only QPUs with at least this many qubits.
             operational: ``True`` (the default): online QPUs only; ``False``: offline ones
-                only; ``None``: all.
+                only; ``None``: all (offline ones as the server's public ``qpus`` collection
+                lists them).
             **options: Passed to [`get_backend`][qpi.client.QPIClient.get_backend].
 
         Returns:
@@ -505,8 +507,10 @@ class QPIClient(
         Raises:
             PluginError: If no plugin provides backends (install ``qpi-sdk[qiskit]``).
         """
+        # /api/qpus lists the online QPUs; the public qpus collection has the offline ones too.
+        qpus = self.list_qpus() if operational else self._records("qpus")
         chosen = []
-        for qpu in self.list_qpus():
+        for qpu in qpus:
             online = qpu.get("status") == "online"
             if name is not None and qpu.get("name") != name:
                 continue
@@ -534,7 +538,7 @@ class QPIClient(
 
 
 def _paired(circuits: Any, parameter_values: Any) -> tuple[list[Any], list[Any]]:
-    """The circuits of :meth:`QPIClient.run` as a list, and one bindings entry per circuit."""
+    """The circuits of `QPIClient.run` as a list, and one bindings entry per circuit."""
     if not isinstance(circuits, list | tuple):
         return [circuits], [parameter_values]
     items = list(circuits)

@@ -21,7 +21,8 @@ The config file is TOML at ``$QPI_CONFIG`` or ``<user config dir>/qpi/config.tom
 ``qpi login --email`` also keeps a renewable session there (``email`` and ``session_token``,
 never the password), which a real QPI server needs to return results.
 
-:func:`save_profile` (behind ``qpi login``) writes it atomically, readable by its owner only
+[`save_profile`][qpi.config.save_profile] (behind ``qpi login``) writes it atomically, readable by
+its owner only
 (mode 0600, in a directory it creates with mode 0700), because profiles hold API tokens.
 """
 
@@ -80,7 +81,7 @@ class Settings:
         url: The server's root URL.
         api_token: The API token, if any.
         cache_dir: The cache directory, or ``None`` for the default location.
-        cache_mode: One of :data:`CACHE_MODES`.
+        cache_mode: One of [`CACHE_MODES`][qpi.config.CACHE_MODES].
         profile: The profile the settings came from, if any.
         qpu: The default QPU (name or record id), if one is configured.
         session_token: A saved user session (from ``qpi login --email``), if any.
@@ -239,10 +240,11 @@ def save_profile(
 
     Args:
         name: The profile's name (letters, digits, ``_``, ``.`` and ``-``).
-        values: Any of :data:`PROFILE_KEYS` (``url``, ``api_token``, ``cache_dir``,
+        values: Any of [`PROFILE_KEYS`][qpi.config.PROFILE_KEYS] (``url``, ``api_token``,
+            ``cache_dir``,
             ``cache_mode``).
         make_default: Make this profile the file's ``default_profile``.
-        path: The config file; defaults to :func:`config_path`.
+        path: The config file; defaults to [`config_path`][qpi.config.config_path].
 
     Returns:
         The path of the config file written.

@@ -1,14 +1,16 @@
 """The exception tree of the QPI SDK.
 
-Every error the SDK raises on purpose derives from :class:`QPIError`. Errors that come from an
-HTTP exchange (:class:`APIError` and its subclasses) carry the request method and URL, the HTTP
+Every error the SDK raises on purpose derives from [`QPIError`][qpi.errors.QPIError]. Errors that
+come from an
+HTTP exchange ([`APIError`][qpi.errors.APIError] and its subclasses) carry the request method and
+URL, the HTTP
 status and the server's own message, so nothing the server said is lost. None of them ever
 holds a token or a password: URLs carry no credentials and headers are never copied in.
 
 For code written against the original client, the HTTP errors are also
-:class:`requests.HTTPError`, connection failures are :class:`requests.ConnectionError`,
-validation errors are :class:`ValueError`, job failures and cancellations are
-:class:`RuntimeError` and timeouts are the built-in :class:`TimeoutError`, so existing
+`requests.HTTPError`, connection failures are `requests.ConnectionError`,
+validation errors are `ValueError`, job failures and cancellations are
+`RuntimeError` and timeouts are the built-in `TimeoutError`, so existing
 ``except`` clauses keep working.
 
 The tree:
@@ -33,7 +35,8 @@ QPIError
 └── MissingDependencyError    (also ModuleNotFoundError)
 ```
 
-:class:`AmbiguousRequestError` is the one error that leaves the outcome open: a request that
+[`AmbiguousRequestError`][qpi.errors.AmbiguousRequestError] is the one error that leaves the outcome
+open: a request that
 is not safe to repeat (a create) failed after it may have reached the server, so it may or may
 not have been applied. Job submissions never raise it (the client asks the server whether the
 job was created before it sends again); other creates do, rather than risk a duplicate.
@@ -88,7 +91,7 @@ class APIError(QPIError, requests.HTTPError):
         url: The URL of the request (never contains credentials).
         server_message: The ``message`` field of the QPI error body, if there was one.
         data: The ``data`` field of the QPI error body (field errors), if there was one.
-        response: The :class:`requests.Response`, when the error came from a live exchange.
+        response: The `requests.Response`, when the error came from a live exchange.
     """
 
     def __init__(
@@ -190,7 +193,8 @@ class AmbiguousRequestError(ConnectionError):
     record up before trying again.
 
     Attributes:
-        cause: The underlying error (a ``requests`` exception, or an :class:`APIError` for a
+        cause: The underlying error (a ``requests`` exception, or an
+            [`APIError`][qpi.errors.APIError] for a
             5xx answer).
         method: The HTTP method of the request.
         url: The URL of the request.

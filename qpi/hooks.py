@@ -90,7 +90,8 @@ class QPIHookSpec:
         The first plugin that recognises ``obj`` answers; the others return ``None``.
 
         Args:
-            obj: The object passed to :meth:`QPIClient.run` (a Qiskit ``QuantumCircuit``,
+            obj: The object passed to [`QPIClient.run`][qpi.client.QPIClient.run] (a Qiskit
+                ``QuantumCircuit``,
                 a Cirq ``Circuit``, ...).
             parameter_values: The bindings given for this circuit: ``None``, a list of rows,
                 or a list of mappings, in whatever form the framework uses.
@@ -111,7 +112,8 @@ class QPIHookSpec:
 
         Args:
             experiments: The circuit's experiments, one per parameter row.
-            translated: What :meth:`qpi_translate_circuit` returned for the circuit.
+            translated: What [`qpi_translate_circuit`][qpi.hooks.QPIHookSpec.qpi_translate_circuit]
+                returned for the circuit.
             result: The whole job's result (job id, payload with the measurement options,
                 metadata); implementations that need none of it may leave it out.
 
@@ -123,14 +125,15 @@ class QPIHookSpec:
     def qpi_get_backend(self, client: QPIClient, name: str, options: Mapping[str, Any]) -> Any:
         """Return a backend object for the QPU ``name`` (a name or a record id).
 
-        Backs :meth:`QPIClient.get_backend`; the Qiskit plugin returns a ``QPIBackend``.
+        Backs [`QPIClient.get_backend`][qpi.client.QPIClient.get_backend]; the Qiskit plugin returns
+        a ``QPIBackend``.
         """
 
     @hookspec(firstresult=True)
     def qpi_get_job(self, client: QPIClient, job_id: str) -> Any:
         """Return a framework job handle for an existing job id.
 
-        Backs :meth:`QPIClient.job`; the Qiskit plugin returns a ``QPIJob``.
+        Backs [`QPIClient.job`][qpi.client.QPIClient.job]; the Qiskit plugin returns a ``QPIJob``.
         """
 
     # -- observing the lifecycle ----------------------------------------------------------------
@@ -149,7 +152,8 @@ class QPIHookSpec:
 def make_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
     """Create a plugin manager with the hook specs and the installed plugins.
 
-    A plugin whose module fails to import is reported with a :class:`QPIPluginWarning`
+    A plugin whose module fails to import is reported with a
+    [`QPIPluginWarning`][qpi.hooks.QPIPluginWarning]
     (naming the plugin and the error) and skipped; it never breaks the core.
 
     Args:

@@ -1,8 +1,10 @@
 """The job payload as it travels on the wire: validation, canonical JSON and fingerprints.
 
-A :class:`JobPayload` is exactly the body of ``POST /api/jobs``. It is validated before
+A [`JobPayload`][qpi.payload.JobPayload] is exactly the body of ``POST /api/jobs``. It is validated
+before
 anything is sent, serialises to canonical JSON (sorted keys, no whitespace, shortest float
-repr), and has a SHA-256 :meth:`~JobPayload.fingerprint` that is the same in every process
+repr), and has a SHA-256 [`fingerprint`][qpi.payload.JobPayload.fingerprint] that is the same in
+every process
 and on every machine, which is what the cache is keyed by.
 """
 
@@ -43,7 +45,8 @@ MEAS_LEVELS: tuple[int, ...] = (0, 1, 2)
 MEAS_RETURNS: tuple[str, ...] = ("single", "avg")
 #: The real server stores a payload in a JSON field capped at 1 MiB.
 MAX_PAYLOAD_BYTES: int = 1024 * 1024
-#: Start of the comment line that tags one submission (see :func:`mark_submission`).
+#: Start of the comment line that tags one submission (see
+#: [`mark_submission`][qpi.payload.mark_submission]).
 SUBMISSION_MARK = "// qpi:submission "
 _SUBMISSION_LINE = re.compile(r"\n// qpi:submission [0-9a-f]{32}\n\Z")
 _FLOAT = frozenset({float})
@@ -186,7 +189,7 @@ class CircuitPayload:
         return out
 
     def to_json(self, circuit: str | None = None) -> str:
-        """Canonical JSON of :meth:`to_dict`, optionally with other ``circuit`` text.
+        """Canonical JSON of `to_dict`, optionally with other ``circuit`` text.
 
         The fields after the circuit text (the rows, mostly) are serialised once and kept, so
         re-serialising a payload, or sending it with a submission tag, costs no more than the
@@ -335,14 +338,14 @@ class JobPayload:
         return out
 
     def to_json(self) -> str:
-        """Canonical JSON of :meth:`to_dict` (computed once: a payload never changes)."""
+        """Canonical JSON of `to_dict` (computed once: a payload never changes)."""
         return self._json
 
     def marked_json(self, nonce: str) -> str:
         """Canonical JSON of ``mark_submission(self.to_dict(), nonce)``: the body to send.
 
         Only the first circuit's text is serialised again; everything else is reused from
-        :meth:`to_json`.
+        [`to_json`][qpi.payload.JobPayload.to_json].
         """
         first = self.circuits[0]
         marked = f"{first.circuit}\n{SUBMISSION_MARK}{nonce}\n"
@@ -453,11 +456,12 @@ def mark_submission(body: dict[str, Any], nonce: str) -> dict[str, Any]:
 
     The QPI API has no idempotency key. This comment is how a client recognises its own job
     in the server's job list when the answer to a submission was lost, instead of sending it
-    twice. QPU drivers ignore comments, and :meth:`CircuitPayload.from_dict` strips the line,
+    twice. QPU drivers ignore comments, and
+    [`CircuitPayload.from_dict`][qpi.payload.CircuitPayload.from_dict] strips the line,
     so a payload read back from the server has the fingerprint it was submitted with.
 
     Args:
-        body: The output of :meth:`JobPayload.to_dict`.
+        body: The output of [`JobPayload.to_dict`][qpi.payload.JobPayload.to_dict].
         nonce: 32 lowercase hex characters, unique to this submission.
     """
     circuits = [dict(c) for c in body["circuits"]]
@@ -474,7 +478,7 @@ def new_nonce() -> str:
 
 
 def strip_submission_mark(text: Any) -> Any:
-    """Remove the trailing submission comment :func:`mark_submission` added, if any."""
+    """Remove the trailing submission comment `mark_submission` added, if any."""
     if isinstance(text, str) and SUBMISSION_MARK in text:
         match = _SUBMISSION_LINE.search(text)
         if match is not None:

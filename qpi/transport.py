@@ -1,10 +1,11 @@
 """HTTP transport: sessions, timeouts, retries and error mapping, kept out of the endpoints.
 
-:class:`Transport` sends one logical request and returns the decoded JSON body. It owns a
-:class:`requests.Session` per thread (sessions are not thread-safe), applies connect and read
+[`Transport`][qpi.transport.Transport] sends one logical request and returns the decoded JSON body.
+It owns a
+`requests.Session` per thread (sessions are not thread-safe), applies connect and read
 timeouts to every request, retries idempotent requests with exponential backoff and full
 jitter on connection errors, 429 (honouring ``Retry-After``), 502, 503 and 504, and turns
-error answers into the typed errors of :mod:`qpi.errors`, carrying the server's message.
+error answers into the typed errors of [`qpi.errors`][qpi.errors], carrying the server's message.
 
 Moving the bytes is the job of a one-method transport underneath, as in httpx:
 [`HTTPTransport`][qpi.transport.HTTPTransport] sends over the network and
@@ -13,7 +14,8 @@ above never need to know which one they drive.
 
 A non-idempotent request (a job submission) is retried only when the failure proves the server
 never accepted it: the connection could not be opened, or the server answered 429. Any other
-failure raises :class:`~qpi.errors.AmbiguousRequestError` (a connection error, also importable
+failure raises [`AmbiguousRequestError`][qpi.errors.AmbiguousRequestError] (a connection error, also
+importable
 from here) so the caller can ask the server what happened.
 
 Whatever the server does, a call ends by its deadline (``Timeouts.total``, or the deadline of

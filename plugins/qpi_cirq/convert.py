@@ -1,4 +1,4 @@
-"""Turn a ``cirq.Circuit`` into the neutral :class:`qpi.circuit.Circuit` the wire carries.
+"""Turn a ``cirq.Circuit`` into the neutral `qpi.circuit.Circuit` the wire carries.
 
 Rules, in the order they are applied:
 
@@ -15,15 +15,16 @@ Rules, in the order they are applied:
   (``MatrixGate``, ``PhasedXPowGate``, ``FSimGate``, ``ISWAP``, controlled gates, ...) is
   decomposed; a gate with a numeric unitary on up to three qubits and no decomposition is
   decomposed through ``cirq.MatrixGate``.
-* **Symbols** (``sympy``) become OpenQASM 3 ``input``s (see :mod:`qpi_cirq.expressions`);
-  an expression the wire cannot carry raises :class:`~qpi.errors.ValidationError` naming
+* **Symbols** (``sympy``) become OpenQASM 3 ``input``s (see
+  [`qpi_cirq.expressions`][qpi_cirq.expressions]);
+  an expression the wire cannot carry raises [`ValidationError`][qpi.errors.ValidationError] naming
   the operation and the expression.
 * **Measurements** write to one classical register. Each measurement (each *instance* of a
   key) takes the next contiguous range of clbits; the layout, the invert masks and the qubit
   order travel in ``Circuit.metadata["cirq"]`` so results can be rebuilt from the program
   text alone.
 * ``cirq.ResetChannel`` becomes ``reset``. Noise channels, classically controlled operations
-  and qudits raise :class:`~qpi.errors.ValidationError` naming the operation.
+  and qudits raise [`ValidationError`][qpi.errors.ValidationError] naming the operation.
 """
 
 from __future__ import annotations

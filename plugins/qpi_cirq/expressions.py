@@ -2,8 +2,8 @@
 
 A Cirq symbol becomes a named input; an expression of symbols may use ``+ - * /``, integer
 powers and numeric constants (``sympy.pi``, ``sympy.sqrt(2)``), which is what an OpenQASM 3
-``input`` expression and :class:`qpi.circuit.Expr` carry. Anything else (``sympy.sin``,
-non-integer powers, ``Mod``) raises :class:`~qpi.errors.ValidationError`.
+``input`` expression and [`qpi.circuit.Expr`][qpi.circuit.Expr] carry. Anything else (``sympy.sin``,
+non-integer powers, ``Mod``) raises [`ValidationError`][qpi.errors.ValidationError].
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def to_expr(value: Any, where: str = "parameter") -> ParamValue:
         where: What the value belongs to, for error messages.
 
     Returns:
-        A float, or an :class:`~qpi.circuit.Expr` over the symbols' names.
+        A float, or an [`Expr`][qpi.circuit.Expr] over the symbols' names.
 
     Raises:
         ValidationError: If the expression uses something other than ``+ - * /``, integer

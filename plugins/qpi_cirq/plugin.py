@@ -1,6 +1,7 @@
 """Hook implementations registered through the qpi entry point (``cirq = "qpi_cirq.plugin"``).
 
-This module is imported whenever a :class:`~qpi.QPIClient` is created, so it imports nothing
+This module is imported whenever a [`QPIClient`][qpi.client.QPIClient] is created, so it imports
+nothing
 of Cirq at module level: a hook looks for Cirq in ``sys.modules`` (an object cannot be a Cirq
 circuit unless Cirq is already imported) and only then imports the converter.
 """
@@ -24,7 +25,7 @@ _PLUGIN_NAME = "cirq"
 def qpi_translate_circuit(
     obj: Any, parameter_values: Any, options: Mapping[str, Any]
 ) -> TranslatedCircuit | None:
-    """Translate a ``cirq.Circuit`` (or ``FrozenCircuit``) for :meth:`QPIClient.run`.
+    """Translate a ``cirq.Circuit`` (or ``FrozenCircuit``) for `QPIClient.run`.
 
     ``parameter_values`` is a ``cirq.Sweepable`` (a resolver, a dict, a sweep, or a list of
     them) or rows of values in sorted-symbol-name order; each point is one row of the entry.

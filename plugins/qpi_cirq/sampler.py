@@ -46,8 +46,9 @@ class QPISampler(cirq.Sampler):
     Args:
         client: The client to submit through. When ``None``, one is created from ``url``,
             ``api_token``, ``cache`` and ``cache_mode`` (each defaulting as in
-            :class:`~qpi.QPIClient`: ``$QPI_URL``, ``$QPI_API_TOKEN``, ...) and closed by
-            :meth:`close`.
+            [`QPIClient`][qpi.client.QPIClient]: ``$QPI_URL``, ``$QPI_API_TOKEN``, ...) and closed
+            by
+            [`close`][qpi_cirq.sampler.QPISampler.close].
         backend: The QPU's name or record id (``"mock"`` and ``"qiskit_aer"`` on the local
             orchestrator); ``None`` takes the default QPU (``$QPI_QPU`` or the profile, else
             the one the server marks, else the only online one; see
@@ -62,7 +63,7 @@ class QPISampler(cirq.Sampler):
             times out keeps running; with the cache on, the same call made again re-attaches
             to it instead of submitting it twice.
         seed: Mixed into the seed that orders the per-shot records synthesised from counts
-            (the order is deterministic either way; see :mod:`qpi_cirq.results`).
+            (the order is deterministic either way; see [`qpi_cirq.results`][qpi_cirq.results]).
 
     Raises:
         ValidationError: If both ``client`` and connection settings are given.
@@ -188,7 +189,8 @@ class QPISampler(cirq.Sampler):
 
         The frame is the one ``cirq.Sampler.sample`` builds: a column per symbol and per
         measurement key, ``repetitions`` rows per sweep point, in sweep order. Cirq's own
-        version makes one :meth:`run_sweep` call (so one job) per sweep of a list of sweeps;
+        version makes one [`run_sweep`][qpi_cirq.sampler.QPISampler.run_sweep] call (so one job) per
+        sweep of a list of sweeps;
         here the points of all the sweeps become the rows of a single job.
 
         Args:

@@ -32,7 +32,8 @@ def translate(
     Args:
         program: The circuit to send.
         params: A ``cirq.Sweepable`` (resolver, dict, sweep, list of them), or rows of
-            values given in the order of the sorted symbol names (see :func:`to_resolvers`).
+            values given in the order of the sorted symbol names (see
+            [`to_resolvers`][qpi_cirq.sweeps.to_resolvers]).
         shots: The entry's own shots; ``None`` uses the job's.
 
     Returns:
@@ -81,7 +82,8 @@ def to_resolvers(params: Any, symbols: Sequence[str]) -> list[cirq.ParamResolver
     """Sweep points as resolvers, from a ``cirq.Sweepable`` or from rows of values.
 
     Rows (a list of lists, or a 2-D array) give one value per symbol, in the order of
-    ``symbols`` (the sorted symbol names, as :func:`to_circuit` declares them).
+    ``symbols`` (the sorted symbol names, as [`to_circuit`][qpi_cirq.convert.to_circuit] declares
+    them).
 
     Raises:
         ValidationError: If a row has the wrong length or ``params`` is not a sweep.

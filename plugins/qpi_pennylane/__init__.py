@@ -9,7 +9,8 @@ tape = qml.tape.QuantumScript([qml.RX(0.3, 0), qml.CNOT([0, 1])], [qml.expval(qm
 print(qpi_pennylane.dumps(tape, dev))  # the parametric program the device sends
 ```
 
-This package is imported whenever a :class:`~qpi.QPIClient` loads its plugins, so it imports
+This package is imported whenever a [`QPIClient`][qpi.client.QPIClient] loads its plugins, so it
+imports
 PennyLane only when one of its names is used.
 """
 
@@ -72,7 +73,7 @@ def dumps(tape: QuantumScript, device: QPIDevice | None = None) -> str:
 
     Raises:
         ValidationError: If preprocessing turns the tape into several different programs
-            (non-commuting observables); :func:`to_payload` gives all of them.
+            (non-commuting observables); [`to_payload`][qpi_pennylane.to_payload] gives all of them.
     """
     from qpi.errors import ValidationError
     from qpi_pennylane.batch import JobPlan
@@ -104,7 +105,7 @@ def to_payload(
         qpu_target: The QPU record id to put in the payload.
 
     Returns:
-        The :class:`~qpi.payload.JobPayload`.
+        The [`JobPayload`][qpi.payload.JobPayload].
     """
     from qpi_pennylane.batch import JobPlan
 

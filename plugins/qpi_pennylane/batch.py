@@ -1,7 +1,8 @@
 """The tapes of one ``execute`` call as ONE QPI job, and the job's results mapped back.
 
 Tapes are grouped by structure: tapes whose templates are equal (same gates on the same
-qubits, same measured wires; see :mod:`qpi_pennylane.translate`) and that run the same number
+qubits, same measured wires; see [`qpi_pennylane.translate`][qpi_pennylane.translate]) and that run
+the same number
 of shots share one circuit entry, with one ``parameter_values`` row per tape. Parameter-shift
 tapes, broadcast batches and an optimizer's evaluations all differ in values only, so each of
 them costs one row, not one circuit.
@@ -146,7 +147,7 @@ class JobPlan:
 
         Args:
             experiments: Every experiment of every entry, each with the index of its entry in
-                :attr:`entries` (the experiment's ``row`` says which row).
+                [`entries`][qpi.cache.Cache.entries] (the experiment's ``row`` says which row).
             entropy: Seeds the order of synthesised samples; together with the entry and row
                 it fixes each experiment's order, so processing a result twice agrees.
         """

@@ -63,9 +63,9 @@ class QPIDevice(Device):
         backend: The QPU to run on, by name or record id; ``None`` takes the default QPU
             (``$QPI_QPU`` or the profile, else the one the server marks, else the only
             online one; see [`resolve_qpu`][qpi.client.QPIClient.resolve_qpu]).
-        client: An existing :class:`~qpi.QPIClient` to use instead of building one (then
+        client: An existing [`QPIClient`][qpi.client.QPIClient] to use instead of building one (then
             ``url``, ``api_token``, ``cache`` and ``cache_mode`` must not be given).
-        cache: A cache directory, a :class:`qpi.cache.Cache`, or ``False`` for none.
+        cache: A cache directory, a [`qpi.cache.Cache`][qpi.cache.Cache], or ``False`` for none.
         cache_mode: ``"reuse"``, ``"memo"``, ``"record"``, ``"replay"`` or ``"off"``.
         seed: Seeds the order of synthesised samples (``qml.sample``); the same result always
             gives the same samples for the same seed.
@@ -120,7 +120,7 @@ class QPIDevice(Device):
 
     @property
     def client(self) -> QPIClient:
-        """The :class:`~qpi.QPIClient` jobs go through, built on first use."""
+        """The [`QPIClient`][qpi.client.QPIClient] jobs go through, built on first use."""
         with self._lock:
             if self._client is None:
                 from qpi.client import QPIClient
@@ -178,7 +178,7 @@ class QPIDevice(Device):
     def preprocess_transforms(
         self, execution_config: ExecutionConfig | None = None
     ) -> CompilePipeline:
-        """PennyLane transforms that make a tape runnable (see :mod:`qpi_pennylane.transforms`)."""
+        """PennyLane transforms that make a tape runnable (see `qpi_pennylane.transforms`)."""
         config = execution_config or ExecutionConfig()
         method = config.mcm_config.mcm_method or "deferred"
         return compile_pipeline(self.wires, mcm_method=method, name=self.name)

@@ -3,7 +3,8 @@
 A QPU run measures every qubit in one basis, so a tape's measurements can share one run when
 their observables commute qubit-wise (on every wire, at most one of X, Y, Z is asked for)
 and any other observable (``Hermitian``, ``Projector``) is alone on its wires.
-:func:`split_measurements` hands tapes to PennyLane's ``split_non_commuting``, which groups
+[`split_measurements`][qpi_pennylane.grouping.split_measurements] hands tapes to PennyLane's
+``split_non_commuting``, which groups
 measurements that way and splits expectation values of sums into their terms. PennyLane
 cannot split a sum inside ``var``, ``sample`` or ``counts`` (the sum is measured as one), so
 a tape with one stays whole when one run serves it, and otherwise each such measurement gets

@@ -64,7 +64,8 @@ def samples_from_counts(
     """One row of bits per shot, in a shuffled order.
 
     Args:
-        counts: Counts in wire order (see :func:`counts_in_wire_order`).
+        counts: Counts in wire order (see
+            [`counts_in_wire_order`][qpi_pennylane.measurements.counts_in_wire_order]).
         num_wires: The number of measured wires (the length of every key).
         rng: The generator that orders the shots.
 

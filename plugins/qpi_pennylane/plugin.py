@@ -5,7 +5,8 @@ They let the core client run a PennyLane tape directly::
     job = client.run(tape, shots=1000, qpu="mock")
     job.native_results()[0]  # the tape's result, in PennyLane's shape
 
-This module is imported on every :class:`~qpi.QPIClient` creation, so it imports PennyLane
+This module is imported on every [`QPIClient`][qpi.client.QPIClient] creation, so it imports
+PennyLane
 only once an object proves to be a PennyLane tape.
 """
 

@@ -1,21 +1,29 @@
 """The device's preprocessing: PennyLane's own transforms, plus the few a QPU needs.
 
-:func:`compile_pipeline` assembles, in order:
+[`compile_pipeline`][qpi_pennylane.transforms.compile_pipeline] assembles, in order:
 
-1. :func:`validate_qpu_measurements` (only measurements computed from samples), then
-   :func:`require_shots`: a QPU samples, so an analytic execution is refused with a message
+1. [`validate_qpu_measurements`][qpi_pennylane.transforms.validate_qpu_measurements] (only
+   measurements computed from samples), then
+   [`require_shots`][qpi_pennylane.transforms.require_shots]: a QPU samples, so an analytic
+   execution is refused with a message
    that says how to set shots;
 2. ``defer_measurements``: mid-circuit measurements and ``qml.cond`` become controlled gates
    (a no-op for tapes without them);
-3. ``decompose`` into the gates the wire carries (:data:`qpi_pennylane.translate.GATE_MAP`),
-   with :func:`decompose_or_unitary` for operations that only define a matrix;
-4. ``validate_device_wires``, and for a device without wires :func:`measure_tape_wires`;
-5. :func:`~qpi_pennylane.grouping.split_measurements`: PennyLane's ``split_non_commuting``
+3. ``decompose`` into the gates the wire carries
+   ([`qpi_pennylane.translate.GATE_MAP`][qpi_pennylane.translate.GATE_MAP]),
+   with [`decompose_or_unitary`][qpi_pennylane.transforms.decompose_or_unitary] for operations that
+   only define a matrix;
+4. ``validate_device_wires``, and for a device without wires
+   [`measure_tape_wires`][qpi_pennylane.transforms.measure_tape_wires];
+5. [`split_measurements`][qpi_pennylane.grouping.split_measurements]: PennyLane's
+   ``split_non_commuting``
    makes one tape per group of qubit-wise commuting observables, expectation values of
    Hamiltonians split into their terms; ``var``, ``sample`` and ``counts`` of a sum, which
    PennyLane cannot split, keep the sum whole;
-6. ``validate_observables``, then :func:`diagonalize_pauli_words` for Pauli words and
-   :func:`diagonalize_remaining` for the rest (``Hermitian``, ``Projector``, sums): their
+6. ``validate_observables``, then
+   [`diagonalize_pauli_words`][qpi_pennylane.transforms.diagonalize_pauli_words] for Pauli words and
+   [`diagonalize_remaining`][qpi_pennylane.transforms.diagonalize_remaining] for the rest
+   (``Hermitian``, ``Projector``, sums): their
    diagonalizing gates are appended and the measurement keeps their eigenvalues, in the
    order of the computational basis;
 7. ``decompose`` again (for those diagonalizing gates), and ``broadcast_expand``, which turns

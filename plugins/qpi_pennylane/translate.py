@@ -3,10 +3,11 @@
 Every numeric gate parameter of a tape becomes a named input of the template
 (``t0, t1, ...`` in order of appearance), and its value goes into the tape's row. Two tapes
 that differ only in parameter values therefore get equal templates, which is what lets
-:mod:`qpi_pennylane.batch` send them as ONE parametric circuit with one row each.
+[`qpi_pennylane.batch`][qpi_pennylane.batch] send them as ONE parametric circuit with one row each.
 
 The tapes given here have been through the device's preprocessing: every operation is one of
-:data:`GATE_MAP` (or :data:`DROPPED`), and every measurement is diagonal in the computational
+[`GATE_MAP`][qpi_pennylane.translate.GATE_MAP] (or [`DROPPED`][qpi_pennylane.translate.DROPPED]),
+and every measurement is diagonal in the computational
 basis, so the template measures the measured wires and nothing else.
 """
 
@@ -100,7 +101,8 @@ def translate_tape(tape: QuantumScript, device_wires: Wires | None = None) -> Ta
     """Turn a preprocessed tape into a parametric template and its row of values.
 
     Args:
-        tape: A tape whose operations are all in :data:`GATE_MAP` or :data:`DROPPED` and
+        tape: A tape whose operations are all in [`GATE_MAP`][qpi_pennylane.translate.GATE_MAP] or
+            [`DROPPED`][qpi_pennylane.translate.DROPPED] and
             whose measurements are diagonal in the computational basis.
         device_wires: The device's wires; wire ``device_wires[i]`` is qubit ``q[i]``. With
             ``None``, the tape's own wires in tape order.
@@ -137,7 +139,7 @@ class TapeTranslator:
         self._inputs: list[Expr] = []
 
     def translate(self, tape: QuantumScript) -> TapeCircuit:
-        """Translate one tape (see :func:`translate_tape`)."""
+        """Translate one tape (see [`translate_tape`][qpi_pennylane.translate.translate_tape])."""
         index = self._index
         for w in tape.wires:
             index.setdefault(w, len(index))

@@ -41,7 +41,7 @@ class QPIBackend(BackendV2):
     """A Qiskit backend for a QPU of a QPI orchestrator.
 
     The QPU is looked up once, by name or by record id, and every job is sent with the QPU's
-    record id as its target. The :attr:`target` lists the OpenQASM 3 standard gates,
+    record id as its target. The [`target`][qpi_qiskit.target] lists the OpenQASM 3 standard gates,
     ``measure``, ``reset`` and ``barrier`` on all-to-all qubits, so ``transpile(qc, backend)``
     and ``generate_preset_pass_manager(backend=backend)`` work.
 
@@ -51,7 +51,7 @@ class QPIBackend(BackendV2):
     unknown width (each circuit keeps its own), with a warning.
 
     Args:
-        client: An authenticated :class:`qpi.QPIClient`.
+        client: An authenticated [`qpi.QPIClient`][qpi.client.QPIClient].
         name: A QPU name (e.g. ``"mock"``) or record id.
         **kwargs: Option defaults (``shots``, ``meas_level``, ``meas_return``, ``memory``,
             ``parameter_values``); ``num_qubits`` for a QPU whose record does not say how
@@ -157,7 +157,8 @@ class QPIBackend(BackendV2):
 
         Exactly one of ``circuit`` and ``qasm`` is given; ``backend.run(circuits, **options)``
         (Qiskit's positional form) passes circuits. Options left ``None`` take the backend's
-        (see :meth:`set_options`; the defaults are 1024 shots, ``meas_level=2``,
+        (see [`set_options`][qpi_qiskit.backend.QPIBackend.set_options]; the defaults are 1024
+        shots, ``meas_level=2``,
         ``meas_return="single"``, ``memory=False``).
 
         Parameters stay symbolic on the wire: a parametric circuit is sent once with its rows
@@ -237,7 +238,7 @@ class QPIBackend(BackendV2):
     ) -> QPIJob:
         """Submit translated circuits to this backend's QPU as one job.
 
-        :meth:`run` and :class:`~qpi_qiskit.QPISampler` build the entries; each entry's
+        `run` and [`QPISampler`][qpi_qiskit.sampler.QPISampler] build the entries; each entry's
         ``context["layout"]`` describes its registers.
 
         Raises:

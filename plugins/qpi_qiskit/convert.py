@@ -1,4 +1,4 @@
-"""Qiskit ``QuantumCircuit`` → :class:`qpi.circuit.Circuit`, the form the wire carries.
+"""Qiskit ``QuantumCircuit`` → `qpi.circuit.Circuit`, the form the wire carries.
 
 What changes on the way:
 
@@ -7,16 +7,18 @@ What changes on the way:
   anything else is decomposed first with ``qiskit.transpile(..., optimization_level=0)``,
   which is only paid for when a circuit needs it.
 * Parameters stay symbolic: bare parameters and ``+ - * /`` expressions of them become
-  :class:`qpi.circuit.Expr`, so a parametric circuit is sent once and bound on the server.
+  [`qpi.circuit.Expr`][qpi.circuit.Expr], so a parametric circuit is sent once and bound on the
+  server.
   Functions such as ``sin(θ)`` cannot travel; bind those circuits before running them.
 * Classical registers are merged into one flat index space in ``circuit.clbits`` order; the
-  :class:`~qpi_qiskit.layout.Layout` kept in the circuit's metadata splits results again.
+  [`Layout`][qpi_qiskit.layout.Layout] kept in the circuit's metadata splits results again.
 * Dropped: the global phase (sampling cannot observe it) and ``delay`` (the wire carries no
-  timing; a :class:`DelayDroppedWarning` says so).
+  timing; a [`DelayDroppedWarning`][qpi_qiskit.convert.DelayDroppedWarning] says so).
 * Control flow travels as OpenQASM 3 ``if``/``else``/``while`` (``switch`` as an ``if``
   chain, ``for`` unrolled, ``box`` inlined; see ``qpi_qiskit.flow``). Whether a QPU can run
   it is the backend's check, not the converter's.
-* Refused with :class:`~qpi.errors.ValidationError`: ``store`` and classical variables (the
+* Refused with [`ValidationError`][qpi.errors.ValidationError]: ``store`` and classical variables
+  (the
   QPU driver's loader cannot read them), circuits without measurements, and non-finite
   angles.
 """
@@ -113,7 +115,8 @@ class Converted:
     """A converted circuit and what is needed to bind rows and read results.
 
     Attributes:
-        program: The OpenQASM 3 program, or the neutral circuit (for :func:`to_circuit`).
+        program: The OpenQASM 3 program, or the neutral circuit (for
+            [`to_circuit`][qpi_qiskit.convert.to_circuit]).
         layout: Registers, name and input names (in wire order) for result headers.
         source: The circuit that was converted (after any decomposition); its
             ``parameters`` give the order callers bind rows in.
@@ -125,14 +128,15 @@ class Converted:
 
 
 def to_circuit(circuit: QuantumCircuit) -> Circuit:
-    """Convert a Qiskit circuit into the neutral form :mod:`qpi.qasm3` writes.
+    """Convert a Qiskit circuit into the neutral form [`qpi.qasm3`][qpi.qasm3] writes.
 
     Args:
         circuit: The circuit. It must measure at least one qubit.
 
     Returns:
         The neutral circuit: inputs in order of first use, one classical register, and the
-        register layout in its metadata. ``qpi.qasm3.dumps`` of it equals :func:`dumps`.
+        register layout in its metadata. ``qpi.qasm3.dumps`` of it equals
+        [`dumps`][qpi_qiskit.convert.dumps].
 
     Raises:
         ValidationError: For control flow, classical variables, circuits without
@@ -148,7 +152,7 @@ def dumps(circuit: QuantumCircuit) -> str:
     registers are merged into one, and the layout travels in a ``// qpi:meta`` comment.
 
     Raises:
-        ValidationError: As :func:`to_circuit`.
+        ValidationError: As [`to_circuit`][qpi_qiskit.convert.to_circuit].
     """
     return convert(circuit).program.text  # type: ignore[union-attr]
 
@@ -165,17 +169,18 @@ def translate(
     Args:
         circuit: The circuit.
         bindings: Its parameter bindings, in ``circuit.parameters`` order (see
-            :func:`qpi_qiskit.bindings.parameter_rows`).
+            [`qpi_qiskit.bindings.parameter_rows`][qpi_qiskit.bindings.parameter_rows]).
         shots: Shots for this circuit (``None``: the job's).
         primitive: What a primitive needs to rebuild its result from the job alone
             (see [`Layout.primitive`][qpi_qiskit.layout.Layout]); it travels in the text.
 
     Returns:
-        The entry, with the circuit's :class:`~qpi_qiskit.layout.Layout` as
+        The entry, with the circuit's [`Layout`][qpi_qiskit.layout.Layout] as
         ``context["layout"]``.
 
     Raises:
-        ValidationError: As :func:`to_circuit`, or for bindings that do not fit.
+        ValidationError: As [`to_circuit`][qpi_qiskit.convert.to_circuit], or for bindings that do
+            not fit.
     """
     converted = convert(circuit, primitive=primitive)
     program = converted.program
@@ -196,11 +201,11 @@ def convert(
 ) -> Converted:
     """Convert ``circuit`` into a program (or a neutral circuit), keeping its layout.
 
-    The instructions are streamed straight into a :class:`qpi.qasm3.Builder` (or a
-    :class:`~qpi.circuit.Circuit` when ``text`` is false): both produce the same text.
+    The instructions are streamed straight into a [`qpi.qasm3.Builder`][qpi.qasm3.Builder] (or a
+    [`Circuit`][qpi.circuit.Circuit] when ``text`` is false): both produce the same text.
 
     Raises:
-        ValidationError: As :func:`to_circuit`.
+        ValidationError: As [`to_circuit`][qpi_qiskit.convert.to_circuit].
     """
     if not isinstance(circuit, QuantumCircuit):
         raise ValidationError(f"expected a qiskit QuantumCircuit, got {type(circuit).__name__}")

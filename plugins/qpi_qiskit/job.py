@@ -1,4 +1,4 @@
-"""``QPIJob``: a Qiskit ``JobV1`` over a :class:`qpi.job.Job`."""
+"""``QPIJob``: a Qiskit ``JobV1`` over a [`qpi.job.Job`][qpi.job.Job]."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ _MIN_WAIT = 0.05
 class QPIJobTimeoutError(errors.JobTimeoutError, QiskitJobTimeoutError):
     """A job did not finish in time.
 
-    Both :class:`qpi.errors.JobTimeoutError` (hence the built-in ``TimeoutError``) and
+    Both [`qpi.errors.JobTimeoutError`][qpi.errors.JobTimeoutError] (hence the built-in
+    ``TimeoutError``) and
     Qiskit's ``JobTimeoutError``, so either ``except`` clause catches it. The job keeps
     running on the server; call ``result()`` again to collect it.
     """
@@ -66,8 +67,8 @@ def job_status(status: str) -> JobStatus:
 class QPIJob(JobV1):
     """A Qiskit job handle for a job on a QPI server.
 
-    Jobs come from :meth:`QPIBackend.run <qpi_qiskit.QPIBackend.run>`,
-    :meth:`QPIBackend.job <qpi_qiskit.QPIBackend.job>` or ``QPIClient.job(job_id)``; there is no
+    Jobs come from [`QPIBackend.run`][qpi_qiskit.backend.QPIBackend.run],
+    [`QPIBackend.job`][qpi_qiskit.backend.QPIBackend.job] or ``QPIClient.job(job_id)``; there is no
     need to build one directly.
 
     Args:
@@ -134,7 +135,7 @@ class QPIJob(JobV1):
 
     @property
     def qpi_job(self) -> Job:
-        """The framework-neutral :class:`qpi.job.Job` (payload, fingerprint, raw results)."""
+        """The framework-neutral `qpi.job.Job` (payload, fingerprint, raw results)."""
         return self._job
 
     def backend(self) -> QPIBackend:
@@ -195,7 +196,7 @@ class QPIJob(JobV1):
         return record.get("status") == "cancelled"
 
     def result(self, timeout: float | None = None, wait: float = 5.0) -> Result:
-        """Wait for the job and return its :class:`qiskit.result.Result`.
+        """Wait for the job and return its `qiskit.result.Result`.
 
         Polling starts after 20 ms and backs off to at most ``wait`` seconds between
         requests, so short jobs return quickly and long ones cost few requests. A result is

@@ -1,7 +1,8 @@
 """A circuit's register layout: what Qiskit's result headers need, and how it travels.
 
 The wire carries one classical register per circuit, so the Qiskit registers are merged into
-one flat index space (``circuit.clbits`` order) before sending. A :class:`Layout` remembers
+one flat index space (``circuit.clbits`` order) before sending. A
+[`Layout`][qpi_qiskit.layout.Layout] remembers
 how to split them again, the circuit's name and its parameter names. It is stored in the
 circuit's metadata (the ``// qpi:meta`` comment of the OpenQASM text), so a job fetched by id
 from the server or the cache gets the same headers as the session that submitted it.
@@ -25,7 +26,8 @@ __all__ = ["META_KEY", "Layout"]
 
 #: The first control-flow block of a program this plugin wrote.
 _FIRST_BLOCK = re.compile(r"^(?:if|while) \(", re.MULTILINE)
-#: The key of :attr:`qpi.circuit.Circuit.metadata` under which the layout travels.
+#: The key of [`qpi.circuit.Circuit.metadata`][qpi.circuit.Circuit.metadata] under which the layout
+#: travels.
 META_KEY = "qiskit"
 
 
@@ -83,7 +85,7 @@ class Layout:
     # -- travelling in the QASM -----------------------------------------------------------------
 
     def to_meta(self) -> dict[str, Any]:
-        """A compact JSON form for :attr:`qpi.circuit.Circuit.metadata` (see :meth:`from_circuit`).
+        """A compact JSON form for `qpi.circuit.Circuit.metadata` (see `from_circuit`).
 
         Contiguous registers are stored as ``[name, start, size]`` and runs of parameter-vector
         elements as ``[vector, first, count]``, so a 20,000-parameter ansatz adds a few bytes.
@@ -136,7 +138,7 @@ class Layout:
 
     @classmethod
     def from_text(cls, text: str, default_name: str = "circuit") -> Layout | None:
-        """The layout of an OpenQASM program; ``None`` if :func:`qpi.qasm3.parse` cannot read it.
+        """The layout of an OpenQASM program; ``None`` if `qpi.qasm3.parse` cannot read it.
 
         Such a program is passed through as it is, and its results get a plain layout.
         """

@@ -1,6 +1,7 @@
 """Hook implementations registered through the qpi entry point (``qiskit = "qpi_qiskit.plugin"``).
 
-This module is imported whenever a :class:`~qpi.QPIClient` is created, so it imports nothing
+This module is imported whenever a [`QPIClient`][qpi.client.QPIClient] is created, so it imports
+nothing
 of Qiskit at module level (``qpi_qiskit/__init__.py`` is lazy for the same reason):
 
 * translating a circuit needs Qiskit only when the object in hand is a Qiskit circuit, and
@@ -34,7 +35,7 @@ def _qiskit_installed() -> bool:
 def qpi_translate_circuit(
     obj: Any, parameter_values: Any, options: Mapping[str, Any]
 ) -> TranslatedCircuit | None:
-    """Translate a Qiskit ``QuantumCircuit`` for :meth:`QPIClient.run`.
+    """Translate a Qiskit ``QuantumCircuit`` for [`QPIClient.run`][qpi.client.QPIClient.run].
 
     ``parameter_values`` are the circuit's bindings: rows in ``circuit.parameters`` order,
     mappings keyed by ``Parameter`` or name, or one of those for a single binding.

@@ -104,7 +104,7 @@ def bit_arrays(
             number of shots.
         layout: The circuit's layout (which clbits each register holds).
         shape: The shape of the bindings.
-        job_id: Seeds the shot order (see :func:`shot_order`).
+        job_id: Seeds the shot order (see [`shot_order`][qpi_qiskit.result.shot_order]).
 
     Returns:
         ``{register name: BitArray}``; shots of one experiment line up across registers.

@@ -1,9 +1,10 @@
-"""The endpoint groups of :class:`qpi.client.QPIClient`, one mixin per module.
+"""The endpoint groups of [`qpi.client.QPIClient`][qpi.client.QPIClient], one mixin per module.
 
-``QPIClient`` (in :mod:`qpi.client`) is the one client class: it holds construction, settings,
+``QPIClient`` (in [`qpi.client`][qpi.server.LocalServer.client]) is the one client class: it holds
+construction, settings,
 the cache and plugin wiring, the lifecycle, and the framework-facing entry points (``run``,
 ``translate``, ``submit``, ``job``, ``get_backend``). Its REST endpoints live here, grouped by
-what they touch, and reach HTTP only through the small surface :class:`~qpi._api.base.ClientBase`
+what they touch, and reach HTTP only through the small surface `ClientBase`
 declares:
 
 | module | holds |
@@ -18,5 +19,6 @@ declares:
 | ``bookings`` | booking slots and QPU time requests |
 | ``users`` | users, QPU-time allocation, password login, server version |
 
-The package is private: import the client from :mod:`qpi.client` (or ``qpi``).
+The package is private: import the client from [`qpi.client`][qpi.server.LocalServer.client] (or
+``qpi``).
 """

@@ -2,7 +2,7 @@
 
 The local orchestrator (``qpi serve``) holds ``GET /api/jobs/{id}?wait=S`` until the job is
 final or ``S`` seconds pass, and says so in ``GET /api/health`` (``data.jobWait``, the longest
-wait it accepts). The job endpoints read that once per client (:func:`offered_wait`), and
+wait it accepts). The job endpoints read that once per client (`offered_wait`), and
 the wait loop then asks for the job with a wait again and again: the answer arrives the
 moment the job finishes, with no polling interval to sit out. A server that does not
 advertise it (a real QPI server, an older ``qpi serve``) is polled.

@@ -111,7 +111,8 @@ class QPUEndpoints(ClientBase):
 
         Returns:
             A dict with at least ``id``, ``name``, ``status`` and ``enabled``; the local
-            orchestrator also returns a one-time ``access_token`` for :meth:`connect_qpu`.
+            orchestrator also returns a one-time ``access_token`` for
+            [`connect_qpu`][qpi.client.QPIClient.connect_qpu].
         """
         body = {
             "name": name,
@@ -130,7 +131,8 @@ class QPUEndpoints(ClientBase):
 
         Args:
             name: QPU name.
-            access_token: The access token for the QPU (from :meth:`create_qpu`).
+            access_token: The access token for the QPU (from
+                [`create_qpu`][qpi.client.QPIClient.create_qpu]).
             executor_type: Type of executor.
             device_config: Configuration dict for the device.
 

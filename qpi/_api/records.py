@@ -1,7 +1,7 @@
 """The shapes of what the server lists and what we send it.
 
 The QPI API answers a list as a bare list, as ``{"jobs": [...]}`` or as a PocketBase
-``{"items": [...], "totalPages": n}`` envelope; :func:`unwrap_list` accepts them all.
+``{"items": [...], "totalPages": n}`` envelope; `unwrap_list` accepts them all.
 """
 
 from __future__ import annotations

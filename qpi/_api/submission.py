@@ -1,7 +1,8 @@
 """Sending a job exactly once, though the API has no idempotency key.
 
 Every submission carries its own tag (a comment line holding a random nonce, see
-:meth:`qpi.payload.JobPayload.marked_json`). When the answer to the POST is lost, the tag finds
+[`qpi.payload.JobPayload.marked_json`][qpi.payload.JobPayload.marked_json]). When the answer to the
+POST is lost, the tag finds
 the job the server may have created before anything is resent; records read back have the tag
 removed, so a payload reads exactly as it was submitted.
 """

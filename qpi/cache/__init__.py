@@ -15,24 +15,28 @@ It keeps four kinds of entry, each scoped by the server and the identity asking
 - ``job``: a job id -> the job's final record (completed, failed or cancelled);
 - ``qpu``: a QPU name or id (``""`` for "the default online QPU") -> the QPU record.
 
-Entries are JSON text in a :class:`diskcache.Cache` (SQLite plus files), which is safe for
+Entries are JSON text in a `diskcache.Cache` (SQLite plus files), which is safe for
 many threads and processes at once. Nothing is ever pickled, so a cache directory or an
 export file cannot run code when read, and nothing stored holds a token or a password.
 
 What happens when things go wrong:
 
 - a cache directory that cannot be used at all (the path is a file, no permission) raises
-  :class:`~qpi.errors.CacheError` when the cache is opened;
+  [`CacheError`][qpi.errors.CacheError] when the cache is opened;
 - a damaged database (truncated, overwritten, "malformed") is moved aside to
-  ``<dir>.corrupt-<time>-<pid>`` and an empty cache is started, with a :class:`CacheWarning`:
+  ``<dir>.corrupt-<time>-<pid>`` and an empty cache is started, with a
+  [`CacheWarning`][qpi.cache.CacheWarning]:
   the cache holds nothing that cannot be fetched again, and the broken copy is kept to inspect;
 - a damaged entry (not JSON, wrong shape, a payload that differs from the one asked for) is
-  dropped with a :class:`CacheWarning` and treated as a miss: the cache never answers with a
+  dropped with a [`CacheWarning`][qpi.cache.CacheWarning] and treated as a miss: the cache never
+  answers with a
   result for a different payload, server or QPU;
 - a failed write (full disk, read-only file system, lock timeout) during a run warns with a
-  :class:`CacheWarning` and is skipped: the job still runs and its result is returned;
-- the management methods (:meth:`Cache.info`, :meth:`Cache.export_to`, ...) raise
-  :class:`~qpi.errors.CacheError` instead, since the user asked for exactly that operation.
+  [`CacheWarning`][qpi.cache.CacheWarning] and is skipped: the job still runs and its result is
+  returned;
+- the management methods ([`Cache.info`][qpi.cache.Cache.info],
+  [`Cache.export_to`][qpi.cache.Cache.export_to], ...) raise
+  [`CacheError`][qpi.errors.CacheError] instead, since the user asked for exactly that operation.
 
 Example:
     ```python

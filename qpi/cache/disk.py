@@ -1,7 +1,7 @@
 """The cache on disk: a diskcache store that holds only text, kept usable when damaged.
 
-:class:`_Database` owns the :class:`diskcache.Cache` of one cache directory. It opens it with
-:class:`_TextDisk`, which stores keys and values as text and refuses to unpickle anything, so
+`_Database` owns the `diskcache.Cache` of one cache directory. It opens it with
+`_TextDisk`, which stores keys and values as text and refuses to unpickle anything, so
 reading a cache directory cannot run code. It reads and writes entries (checking each against
 the key it was asked for and dropping damaged ones with a warning), and when SQLite reports
 the database as corrupt it moves the directory aside to ``<dir>.corrupt-<time>-<pid>``, starts
@@ -102,7 +102,8 @@ class _Database:
     ) -> tuple[int, dict[str, Any]] | None:
         """``(size, envelope)`` of an entry; damaged entries are dropped and read as absent.
 
-        With ``strict``, a storage failure raises :class:`CacheError`; otherwise it warns and
+        With ``strict``, a storage failure raises [`CacheError`][qpi.errors.CacheError]; otherwise
+        it warns and
         reads as absent (the hooks must never stop a job because the cache is unwell).
         """
         key = _key(kind, server, name)
@@ -163,7 +164,7 @@ class _Database:
         return [parts for parts in map(_parse_key, keys) if parts is not None]
 
     def manage(self, verb: str, op: Callable[[diskcache.Cache], _T]) -> _T:
-        """Run a management operation; storage failures become :class:`CacheError`."""
+        """Run a management operation; storage failures become `CacheError`."""
         try:
             return self.run(op)
         except _STORE_ERRORS as exc:

@@ -40,7 +40,7 @@ _SECRET_FIELDS = frozenset(
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """A summary of one cache entry, as listed by :meth:`Cache.entries`.
+    """A summary of one cache entry, as listed by [`Cache.entries`][qpi.cache.Cache.entries].
 
     Attributes:
         kind: ``"result"``, ``"submitted"``, ``"job"`` or ``"qpu"``.

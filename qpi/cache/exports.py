@@ -5,7 +5,8 @@ An export is gzip-compressed canonical JSON::
     {"format": "qpi-cache-export", "version": 1, "exported_at": "...", "count": n,
      "sha256": "<digest of the canonical JSON of the entries>", "entries": [<envelope>, ...]}
 
-Each entry is an envelope as stored in the cache (see :mod:`qpi.cache.entries`). A file is
+Each entry is an envelope as stored in the cache (see
+[`qpi.cache.entries`][qpi.cache.Cache.entries]). A file is
 read whole and every entry checked (including that each result parses against its payload)
 before anything is imported, so a truncated, altered or foreign file is refused outright.
 """
@@ -49,7 +50,7 @@ def _exported(keys: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
 
 
 def _importable(envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The envelopes :meth:`Cache.import_from` would accept; the others are left out."""
+    """The envelopes `Cache.import_from` would accept; the others are left out."""
     out = []
     for envelope in envelopes:
         try:

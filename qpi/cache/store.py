@@ -259,7 +259,7 @@ class Cache:
             kind: ``"result"``, ``"submitted"``, ``"job"`` or ``"qpu"``; ``None`` for all.
 
         Returns:
-            An iterator of one :class:`CacheEntry` per entry, grouped by kind.
+            An iterator of one [`CacheEntry`][qpi.cache.CacheEntry] per entry, grouped by kind.
 
         Raises:
             ValidationError: If ``kind`` is not a kind of entry.
@@ -292,7 +292,8 @@ class Cache:
         """Write results, job records and QPU records to one portable file.
 
         The file is gzip-compressed JSON with a format name, a version, the entries and a
-        SHA-256 digest of them; :meth:`import_from` reads it on any machine. ``submitted``
+        SHA-256 digest of them; [`import_from`][qpi.cache.Cache.import_from] reads it on any
+        machine. ``submitted``
         entries are never exported: they point at jobs only their submitter can see. With
         ``job_ids`` or ``fingerprints``, only the matching results and job records are
         written, with the records of the QPUs they ran on (so replay can resolve QPU names).
@@ -329,7 +330,7 @@ class Cache:
         them (their own entries are asked first).
 
         Args:
-            path: A file written by :meth:`export_to`.
+            path: A file written by [`export_to`][qpi.cache.Cache.export_to].
 
         Returns:
             How many entries were imported.

@@ -1,11 +1,13 @@
 """The ``qpi`` command. Each subcommand lives in its own module and is imported only when run.
 
 To add a command, write ``qpi/cli/<name>.py`` with a click command and list it in
-:data:`COMMANDS`. Command modules import only click at module level (frameworks and the
+[`COMMANDS`][qpi.cli.COMMANDS]. Command modules import only click at module level (frameworks and
+the
 server are imported inside the commands), so ``qpi --help`` stays fast.
 
 Errors of the SDK end a command with one line on stderr (the error's message, which says what
-to fix) and the exit status of :mod:`qpi.cli.exitcodes`; ``QPI_DEBUG=1`` shows the traceback
+to fix) and the exit status of [`qpi.cli.exitcodes`][qpi.cli.exitcodes]; ``QPI_DEBUG=1`` shows the
+traceback
 instead.
 """
 

@@ -3,8 +3,10 @@
 The options ``--url``, ``--token``, ``--profile``, ``--cache-dir``, ``--cache-mode`` and
 ``--json`` are accepted both before the command (``qpi --json jobs list``) and after it
 (``qpi jobs list --json``); given twice, the later one wins. Every command that talks to a
-server builds its client through :func:`client_from`, which resolves the settings with
-:func:`qpi.config.resolve`, exactly as ``QPIClient()`` and the plugins do: arguments, then
+server builds its client through [`client_from`][qpi.cli.context.client_from], which resolves the
+settings with
+[`qpi.config.resolve`][qpi.config.resolve], exactly as ``QPIClient()`` and the plugins do:
+arguments, then
 the environment, then the profile, then the defaults.
 """
 
@@ -232,7 +234,7 @@ def cache_from(ctx: click.Context) -> Cache:
 
 
 def local_server_class() -> type[LocalServer]:
-    """:class:`~qpi.server.LocalServer`, or a clear error if the ``server`` extra is missing.
+    """[`LocalServer`][qpi.server.LocalServer], or a clear error if the ``server`` extra is missing.
 
     Raises:
         PluginError: If the local orchestrator's dependencies are not installed.

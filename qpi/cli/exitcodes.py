@@ -19,32 +19,34 @@ class ExitCode(IntEnum):
     OK = 0
     """The command did what it was asked."""
     JOB_FAILED = 1
-    """The job ran and failed (:class:`~qpi.errors.JobFailedError`)."""
+    """The job ran and failed ([`JobFailedError`][qpi.errors.JobFailedError])."""
     USAGE = 2
     """The command line is wrong (click's usage errors)."""
     NOT_FOUND = 3
-    """The job or QPU does not exist (:class:`~qpi.errors.NotFoundError`)."""
+    """The job or QPU does not exist ([`NotFoundError`][qpi.errors.NotFoundError])."""
     AUTHENTICATION = 4
-    """The token or password was refused (:class:`~qpi.errors.AuthenticationError`)."""
+    """The token or password was refused (`AuthenticationError`)."""
     CONNECTION = 5
-    """The server could not be reached (:class:`~qpi.errors.ConnectionError`)."""
+    """The server could not be reached ([`ConnectionError`][qpi.errors.ConnectionError])."""
     TIMEOUT = 6
-    """The job did not finish in time (:class:`~qpi.errors.JobTimeoutError`)."""
+    """The job did not finish in time ([`JobTimeoutError`][qpi.errors.JobTimeoutError])."""
     CANCELLED = 7
-    """The job was cancelled (:class:`~qpi.errors.JobCancelledError`)."""
+    """The job was cancelled ([`JobCancelledError`][qpi.errors.JobCancelledError])."""
     CACHE_MISS = 8
-    """Replay mode was asked for what the cache lacks (:class:`~qpi.errors.CacheMissError`)."""
+    """Replay mode was asked for what the cache lacks (`CacheMissError`)."""
     BAD_INPUT = 9
     """The input is bad: a circuit, a parameter row, a config file or a cache export.
 
-    Raised as :class:`~qpi.errors.ValidationError`, :class:`~qpi.errors.BadRequestError` or
-    :class:`~qpi.errors.CacheError`.
+    Raised as [`ValidationError`][qpi.errors.ValidationError],
+    [`BadRequestError`][qpi.errors.BadRequestError] or
+    [`CacheError`][qpi.errors.CacheError].
     """
     OTHER = 10
     """Any other error: the server failed or answered nonsense, a plugin is missing, ...
 
-    Raised as :class:`~qpi.errors.ServerError`, :class:`~qpi.errors.RateLimitError`,
-    :class:`~qpi.errors.PluginError`, or anything not listed above.
+    Raised as [`ServerError`][qpi.errors.ServerError],
+    [`RateLimitError`][qpi.errors.RateLimitError],
+    [`PluginError`][qpi.errors.PluginError], or anything not listed above.
     """
     INTERRUPTED = 130
     """Interrupted with Ctrl-C."""
@@ -86,7 +88,8 @@ def exit_code_for(exc: BaseException) -> ExitCode:
         exc: The error that ended the command.
 
     Returns:
-        The matching :class:`ExitCode`; :attr:`ExitCode.OTHER` for anything unlisted.
+        The matching [`ExitCode`][qpi.cli.exitcodes.ExitCode];
+        [`ExitCode.OTHER`][qpi.cli.exitcodes.ExitCode.OTHER] for anything unlisted.
     """
     for kind, code in _MAPPING:
         if isinstance(exc, kind):

@@ -91,7 +91,7 @@ def bar_chart(
 
     Args:
         counts: ``{bitstring: count}``.
-        width: Total line width; defaults to :func:`terminal_width`.
+        width: Total line width; defaults to [`terminal_width`][qpi.cli.render.terminal_width].
         max_rows: The most outcomes drawn.
         indent: Put before every line.
 
@@ -135,7 +135,7 @@ def comparison_chart(
 
     Args:
         columns: ``{title: {bitstring: count}}``, drawn left to right in that order.
-        width: Total line width; defaults to :func:`terminal_width`.
+        width: Total line width; defaults to [`terminal_width`][qpi.cli.render.terminal_width].
         max_rows: The most outcomes drawn (the most frequent over all columns).
         indent: Put before every line.
 

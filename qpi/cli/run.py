@@ -31,7 +31,7 @@ _UNKNOWN_GATE = re.compile(r"^(\d+:\d+): gate '(\w+)' is not in stdgates\.inc")
 def input_names(text: str) -> list[str]:
     """The program's ``input`` names in sorted order, the order rows are bound in.
 
-    Read with :func:`qpi.qasm3.parse`; a program outside its subset falls back to the
+    Read with [`qpi.qasm3.parse`][qpi.qasm3.parse]; a program outside its subset falls back to the
     ``input`` declarations found by a regular expression.
 
     Args:

@@ -102,7 +102,8 @@ def experiments_json(experiments: Sequence[ExperimentResult]) -> list[dict[str, 
     """The experiments as JSON-ready dicts.
 
     Args:
-        experiments: From a :class:`~qpi.result.JobResult` or :func:`record_experiments`.
+        experiments: From a [`JobResult`][qpi.result.JobResult] or
+            [`record_experiments`][qpi.cli.views.record_experiments].
 
     Returns:
         One ``{"circuit", "row", "shots", "parameter_values", "counts"}`` per experiment (and

@@ -1,8 +1,9 @@
 """Framework-neutral job results: the server's flattened ``circuit_results`` mapped back.
 
 The QPU driver returns one entry per circuit and parameter row, flattened circuit by circuit
-then row by row, with nothing saying which is which. :func:`parse_results` rebuilds that
-mapping from the submitted :class:`~qpi.payload.JobPayload`, so no plugin repeats it.
+then row by row, with nothing saying which is which. [`parse_results`][qpi.jobs.parse_results]
+rebuilds that
+mapping from the submitted [`JobPayload`][qpi.payload.JobPayload], so no plugin repeats it.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class JobResult:
     Attributes:
         job_id: The server's job id.
         payload: The payload that was submitted.
-        experiments: One :class:`ExperimentResult` per circuit and row, in wire order.
+        experiments: One [`ExperimentResult`][qpi.jobs.ExperimentResult] per circuit and row, in
+            wire order.
         metadata: ``job_id``, ``fingerprint``, ``from_cache`` (True when the cache answered
             and no job was submitted for this result), ``job_ids`` (every job of a payload
             that was split over several), ``status``, ``backend``, ``qpu_target``, ``duration``,
@@ -156,7 +158,8 @@ def parse_results(payload: JobPayload, results: Any, *, job_id: str = "") -> lis
         job_id: Used in error messages.
 
     Returns:
-        One :class:`ExperimentResult` per experiment, in the server's flattened order.
+        One [`ExperimentResult`][qpi.jobs.ExperimentResult] per experiment, in the server's
+        flattened order.
 
     Raises:
         ServerError: If the results cannot be read or do not match the payload's shape.

@@ -74,7 +74,7 @@ def constant(value: Any) -> float:
 
 
 def fold(op: str, left: float, right: float) -> float:
-    """Evaluate a constant sub-expression exactly as :meth:`Expr.evaluate` would."""
+    """Evaluate a constant sub-expression exactly as `Expr.evaluate` would."""
     try:
         value = arith(op, left, right)
     except ZeroDivisionError:

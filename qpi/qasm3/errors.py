@@ -6,11 +6,11 @@ from typing import Any
 
 from qpi.errors import ValidationError
 
-__all__ = ["QasmError", "QasmSyntaxError", "QasmUnsupportedError"]
+__all__ = ["QasmError", "QasmLimitError", "QasmSyntaxError", "QasmUnsupportedError"]
 
 
 class QasmError(ValidationError):
-    """OpenQASM text that :func:`parse` cannot turn into a circuit.
+    """OpenQASM text that [`parse`][qpi.qasm3.parse] cannot turn into a circuit.
 
     The message starts with ``line:column`` of the offending token.
 
@@ -35,7 +35,16 @@ class QasmSyntaxError(QasmError):
 
 
 class QasmUnsupportedError(QasmError):
-    """Valid OpenQASM that is outside the subset :func:`parse` reads.
+    """Valid OpenQASM that is outside the subset [`parse`][qpi.qasm3.parse] reads.
 
     Load such programs with a full implementation instead, e.g. ``qiskit.qasm3.loads``.
+    """
+
+
+class QasmLimitError(QasmError):
+    """A program that would grow past a size limit once expanded.
+
+    Raised before anything is expanded: a register, a broadcast, a loop's trip count, the
+    nesting of gate definitions or the total instruction count is over the limit the caller
+    set (see [`ParseLimits`][qpi.qasm3.ParseLimits]). The message gives the numbers.
     """

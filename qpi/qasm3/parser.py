@@ -13,7 +13,8 @@ from typing import NoReturn
 from qpi.circuit import GATES, Circuit, Expr, Instruction, Param, ParamValue
 from qpi.perf import gc_paused
 from qpi.qasm3._expressions import arith
-from qpi.qasm3.errors import QasmError, QasmSyntaxError, QasmUnsupportedError
+from qpi.qasm3.errors import QasmError, QasmLimitError, QasmSyntaxError, QasmUnsupportedError
+from qpi.qasm3.limits import DEFAULT_LIMITS, ParseLimits
 from qpi.qasm3.writer import META_PREFIX
 
 __all__ = ["parse"]
@@ -77,7 +78,7 @@ def _tokenize(text: str) -> tuple[list[str], list[str], list[tuple[str, int]]]:
 def _classify_rest(
     text: str, kinds: list[str], texts: list[str]
 ) -> tuple[list[str], list[str], list[tuple[str, int]]]:
-    """The slow path of :func:`_tokenize`: drop comments, classify the rare tokens."""
+    """The slow path of `_tokenize`: drop comments, classify the rare tokens."""
     out_kinds: list[str] = []
     out_texts: list[str] = []
     metas: list[tuple[str, int]] = []
@@ -99,7 +100,7 @@ def _classify_rest(
 
 
 def _raw_offsets(text: str) -> list[int]:
-    """Start offset of every token :data:`_TOKEN` finds, comments included."""
+    """Start offset of every token `_TOKEN` finds, comments included."""
     return [match.start(1) for match in _TOKEN.finditer(text)]
 
 
@@ -162,17 +163,19 @@ class _Register:
     scalar: bool  # declared without a size: `qubit q;`
 
 
-def parse(text: str) -> Circuit:
+def parse(text: str, limits: ParseLimits = DEFAULT_LIMITS) -> Circuit:
     """Read an OpenQASM 3 program of the supported subset into a circuit.
 
     Registers are flattened in declaration order into one qubit and one clbit index space.
-    Inputs become :attr:`Circuit.parameters` in sorted order (the order the QPU driver binds
+    Inputs become [`Circuit.parameters`][qpi.circuit.Circuit.parameters] in sorted order (the order
+    the QPU driver binds
     rows in); gate parameters refer to them by their original names. The ``// qpi:meta``
-    comment :func:`write` emits is read back into ``name`` and ``metadata``; classical
+    comment [`write`][qpi.qasm3.write] emits is read back into ``name`` and ``metadata``; classical
     registers other than a single ``c`` are recorded as ``metadata["creg_sizes"]``.
 
     Args:
         text: The program.
+        limits: Sizes the program may not exceed; checked before anything is expanded.
 
     Returns:
         The circuit.
@@ -181,18 +184,21 @@ def parse(text: str) -> Circuit:
         QasmSyntaxError: If the text is not valid OpenQASM; the message gives line:column.
         QasmUnsupportedError: If the program is valid but uses something outside the subset
             (gate definitions, control flow, modifiers, OpenQASM 2, ...).
+        QasmLimitError: If the registers or the instructions the program expands to go over
+            ``limits``.
     """
     if not isinstance(text, str):
         raise QasmSyntaxError(f"expected OpenQASM text, got {type(text).__name__}")
     with gc_paused():
-        return _Parser(text).program()
+        return _Parser(text, limits).program()
 
 
 class _Parser:
-    """A recursive-descent parser over the token lists of :func:`_tokenize`."""
+    """A recursive-descent parser over the token lists of `_tokenize`."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, limits: ParseLimits = DEFAULT_LIMITS) -> None:
         self.text = text
+        self.limits = limits
         self.kinds, self.texts, self.metas = _tokenize(text)
         self.i = 0
         self.qubits: dict[str, _Register] = {}
@@ -254,8 +260,12 @@ class _Parser:
     def program(self) -> Circuit:
         self.version()
         kinds = self.kinds
+        most = self.limits.max_instructions
         while kinds[self.i] != _END:
+            at = self.i
             self.statement()
+            if len(self.instructions) > most:  # a statement adds at most a register's width
+                self.fail(f"the program has more than {most} instructions", at, QasmLimitError)
         return self.circuit()
 
     def version(self) -> None:
@@ -358,14 +368,30 @@ class _Parser:
         self.end_declaration()
 
     def qubit(self) -> None:
+        at = self.i
         size, name = self.sized_declaration("qubit")
         self.qubits[name] = _Register(self.num_qubits, size or 1, size is None)
         self.num_qubits += size or 1
+        if self.num_qubits > self.limits.max_qubits:
+            self.fail(
+                f"the program declares {self.num_qubits} qubits; the limit is "
+                f"{self.limits.max_qubits}",
+                at,
+                QasmLimitError,
+            )
 
     def bit(self) -> None:
+        at = self.i
         size, name = self.sized_declaration("bit")
         self.clbits[name] = _Register(self.num_clbits, size or 1, size is None)
         self.num_clbits += size or 1
+        if self.num_clbits > self.limits.max_clbits:
+            self.fail(
+                f"the program declares {self.num_clbits} bits; the limit is "
+                f"{self.limits.max_clbits}",
+                at,
+                QasmLimitError,
+            )
 
     def sized_declaration(self, what: str) -> tuple[int | None, str]:
         size = None

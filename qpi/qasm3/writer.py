@@ -1,6 +1,7 @@
-"""The canonical OpenQASM 3 writer: a :class:`Builder` fed one instruction at a time.
+"""The canonical OpenQASM 3 writer: a [`Builder`][qpi.qasm3.Builder] fed one instruction at a time.
 
-:func:`write` feeds a :class:`~qpi.circuit.Circuit` to a :class:`Builder`; converters of large
+[`write`][qpi.qasm3.write] feeds a [`Circuit`][qpi.circuit.Circuit] to a
+[`Builder`][qpi.qasm3.Builder]; converters of large
 native circuits (the Qiskit plugin) feed theirs straight in, skipping the intermediate
 ``Circuit``. Either way the text is the same, byte for byte.
 """
@@ -40,7 +41,8 @@ class Program:
         text: The OpenQASM 3 program.
         inputs: The program's ``input`` names, in row order. Row order, sorted order and
             declaration order are the same, so the QPU driver binds rows correctly.
-        parameters: The circuit's own input names, in the same order as :attr:`inputs`
+        parameters: The circuit's own input names, in the same order as
+            [`inputs`][qpi.qasm3.Program.inputs]
             (``parameters[i]`` was renamed to ``inputs[i]``).
     """
 
@@ -52,17 +54,20 @@ class Program:
 class Builder:
     """Builds the canonical program text one instruction at a time.
 
-    Each method checks its instruction and raises :class:`~qpi.errors.ValidationError` naming
+    Each method checks its instruction and raises [`ValidationError`][qpi.errors.ValidationError]
+    naming
     it (by position) and what is wrong. Inputs are referred to by the circuit's own names;
-    :meth:`build` renames them ``p0, p1, ...`` in the order it is given (by default, the order
-    of first use, as :meth:`Circuit.input_names` does).
+    [`build`][qpi.qasm3.Builder.build] renames them ``p0, p1, ...`` in the order it is given (by
+    default, the order
+    of first use, as [`Circuit.input_names`][qpi.circuit.Circuit.input_names] does).
 
     Args:
         num_qubits: Qubits of the program (at least 1).
         num_clbits: Classical bits of its single register ``c``.
 
     Attributes:
-        emit: Adds a gate :meth:`prepare` checked: ``emit(prepared)`` for a gate without
+        emit: Adds a gate [`prepare`][qpi.qasm3.Builder.prepare] checked: ``emit(prepared)`` for a
+            gate without
             parameters, ``emit((prepared, input_name))`` for a one-parameter gate whose angle
             is that input. It is the line list's own ``append``: the cheapest call there is,
             for converters that stream tens of thousands of gates.
@@ -96,7 +101,7 @@ class Builder:
     # -- instructions ---------------------------------------------------------------------------
 
     def gate(self, name: str, qubits: tuple[int, ...], params: tuple[ParamValue, ...] = ()) -> None:
-        """Add a ``stdgates.inc`` gate; parameters are numbers or :class:`~qpi.circuit.Expr`."""
+        """Add a ``stdgates.inc`` gate; parameters are numbers or [`Expr`][qpi.circuit.Expr]."""
         if not params:
             try:  # the whole line, once checked, is remembered per (gate, qubits)
                 self._lines.append(self._plain[name, qubits])
@@ -132,13 +137,13 @@ class Builder:
         self._lines.append((head, input_name))
 
     def prepare(self, name: str, qubits: tuple[int, ...]) -> Any:
-        """Check a gate on ``qubits`` once, for :attr:`emit` to add again and again.
+        """Check a gate on ``qubits`` once, for `emit` to add again and again.
 
         A converter that meets the same gate on the same qubits many times (a layered ansatz)
         prepares it once and then adds it at the cost of one list append.
 
         Returns:
-            An opaque token for :attr:`emit`.
+            An opaque token for [`emit`][qpi.qasm3.Builder.emit].
         """
         spec = _GATE_TEXT.get(name)
         if spec is None or len(qubits) != spec[0] or spec[1] > 1:
@@ -237,7 +242,7 @@ class Builder:
         return f"c == {value}"
 
     def add(self, inst: Instruction) -> None:
-        """Add one :class:`~qpi.circuit.Instruction` of the neutral form."""
+        """Add one [`Instruction`][qpi.circuit.Instruction] of the neutral form."""
         try:
             name, qubits, params, clbits = inst
         except (TypeError, ValueError):
@@ -412,7 +417,7 @@ def write(circuit: Circuit) -> Program:
     """Serialise a circuit to canonical OpenQASM 3.
 
     The circuit is validated on the way; a problem is explained by
-    :meth:`Circuit.validate`'s message when that finds it.
+    [`Circuit.validate`][qpi.circuit.Circuit.validate]'s message when that finds it.
 
     Args:
         circuit: The circuit to write.
@@ -447,7 +452,7 @@ def dumps(circuit: Circuit) -> str:
         The canonical program text.
 
     Raises:
-        ValidationError: As :func:`write`.
+        ValidationError: As [`write`][qpi.qasm3.write].
     """
     return write(circuit).text
 
@@ -460,7 +465,7 @@ def to_payload(
     """Write a circuit (or take a written program) and pair it with its parameter rows.
 
     Args:
-        circuit: The circuit to send, or a :class:`Program` already written.
+        circuit: The circuit to send, or a [`Program`][qpi.qasm3.Program] already written.
         parameter_values: Rows of input values, one experiment per row, each in
             ``circuit.input_names()`` (``program.parameters``) order. A mapping
             ``{name: value}`` gives one row, and ``{name: [values...]}`` one row per position;

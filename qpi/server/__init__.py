@@ -1,8 +1,9 @@
 """The local QPI orchestrator: the QPI REST API with built-in simulator QPUs.
 
-``qpi serve`` runs it in the foreground; :class:`LocalServer` runs it in a background thread
+``qpi serve`` runs it in the foreground; [`LocalServer`][qpi.server.LocalServer] runs it in a
+background thread
 (tests, notebooks, the demo). Names are imported lazily so that the simulator worker
-processes, which import :mod:`qpi.server.executors`, never load the web stack.
+processes, which import [`qpi.server.executors`][qpi.server.executors], never load the web stack.
 """
 
 from __future__ import annotations

@@ -85,7 +85,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         config: The server's settings; ``data_dir`` is required.
 
     Returns:
-        The FastAPI application (``app.state.ctx`` holds the :class:`ServerContext` while it
+        The FastAPI application (``app.state.ctx`` holds the
+        [`ServerContext`][qpi.server.context.ServerContext] while it
         runs).
     """
     if config.strict:

@@ -65,7 +65,7 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches a hash made by :func:`hash_password`."""
+    """Whether ``password`` matches a hash made by `hash_password`."""
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":

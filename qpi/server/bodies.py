@@ -1,8 +1,11 @@
 """Reading and validating JSON request bodies, after authentication like the real server.
 
-Handlers take the raw body through the :func:`read_json` dependency (which never fails) and
-validate it with :func:`parse_body` once they have checked the caller, so an anonymous caller
-gets 401 and a broke one 403 before their body is looked at. :func:`openapi_body` documents
+Handlers take the raw body through the [`read_json`][qpi.server.bodies.read_json] dependency (which
+never fails) and
+validate it with [`parse_body`][qpi.server.bodies.parse_body] once they have checked the caller, so
+an anonymous caller
+gets 401 and a broke one 403 before their body is looked at.
+[`openapi_body`][qpi.server.bodies.openapi_body] documents
 the model in ``/openapi.json`` all the same.
 """
 

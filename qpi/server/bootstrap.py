@@ -200,7 +200,7 @@ def _ensure_qpus(store: Store, config: ServerConfig) -> None:
             store.execute(
                 "UPDATE qpus SET status = 'offline' WHERE executor_type = ?", (executor_type,)
             )
-            logging.getLogger("qpi.server").warning(
+            logging.getLogger("qpi.server").info(
                 "QPUs of type %s are offline: %s", executor_type, reason
             )
 

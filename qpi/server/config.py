@@ -16,7 +16,7 @@ __all__ = [
     "ServerConfig",
 ]
 
-#: Executors a QPU can run its jobs on (see :mod:`qpi.server.executors`).
+#: Executors a QPU can run its jobs on (see [`qpi.server.executors`][qpi.server.executors]).
 EXECUTOR_TYPES: tuple[str, ...] = ("mock", "qiskit_aer")
 #: Largest circuit the built-in simulators run (a 24-qubit state takes 256 MiB).
 SIMULATOR_MAX_QUBITS = 24
@@ -29,7 +29,7 @@ class QPUDefinition:
     Attributes:
         name: The QPU's name (also the ``backend`` name in its results).
         num_qubits: The largest circuit the QPU accepts.
-        executor_type: One of :data:`EXECUTOR_TYPES`.
+        executor_type: One of [`EXECUTOR_TYPES`][qpi.server.config.EXECUTOR_TYPES].
     """
 
     name: str

@@ -30,7 +30,7 @@ __all__ = [
 
 
 async def context(request: Request) -> ServerContext:
-    """The running server's :class:`ServerContext`."""
+    """The running server's [`ServerContext`][qpi.server.context.ServerContext]."""
     return request.app.state.ctx
 
 

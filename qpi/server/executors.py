@@ -1,12 +1,15 @@
 """The built-in QPUs: what a simulator process does with one job's payload.
 
-:func:`run_job` runs in a worker process of the scheduler's pool and returns what a QPI
+[`run_job`][qpi.server.executors.run_job] runs in a worker process of the scheduler's pool and
+returns what a QPI
 driver would send back (reference §3.7): ``{"shots", "backend", "success", "circuit_results",
 "counts"|"memory"}``, results flattened circuit by circuit then row by row, or
 ``{"error": "<message>"}`` when the job cannot run.
 
-* ``mock`` parses OpenQASM 3 with :func:`qpi.qasm3.parse` and samples the exact state with
-  :func:`qpi.server.statevector.run_circuit`. Programs the parser does not cover (OpenQASM 2
+* ``mock`` parses OpenQASM 3 with [`qpi.qasm3.parse`][qpi.qasm3.parse] and samples the exact state
+  with
+  [`qpi.server.statevector.run_circuit`][qpi.server.statevector.run_circuit]. Programs the parser
+  does not cover (OpenQASM 2
   included) fall back to Qiskit's loaders and ``BasicSimulator``.
 * ``qiskit_aer`` loads with Qiskit and runs on ``AerSimulator``.
 

@@ -1,6 +1,7 @@
 """Checking the fields of a records-API body, PocketBase style.
 
-A :class:`FieldErrors` collects problems field by field; :meth:`FieldErrors.raise_if_any`
+A [`FieldErrors`][qpi.server.fields.FieldErrors] collects problems field by field;
+[`FieldErrors.raise_if_any`][qpi.server.fields.FieldErrors.raise_if_any]
 turns them into a 400 whose ``data`` maps each field to ``{"code", "message"}``.
 """
 

@@ -38,7 +38,8 @@ MAX_FILTER_COMPARISONS = 100
 def lenient_int(value: str | None, default: int, *, minimum: int = 0) -> int:
     """Parse a query integer; anything unparsable or below ``minimum`` gives ``default``.
 
-    Numbers past what SQLite can bind are capped at :data:`SQL_INT_MAX` (for a limit or an
+    Numbers past what SQLite can bind are capped at [`SQL_INT_MAX`][qpi.server.listing.SQL_INT_MAX]
+    (for a limit or an
     offset, that is "everything" or "past the end").
     """
     try:

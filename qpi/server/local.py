@@ -48,7 +48,7 @@ class _Uvicorn(uvicorn.Server):
     before_shutdown: Callable[[], None] | None = None
 
     async def main_loop(self) -> None:
-        """Tick like uvicorn, but wake up as soon as :meth:`request_exit` is called."""
+        """Tick like uvicorn, but wake up as soon as `request_exit` is called."""
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         counter = 0
@@ -140,13 +140,13 @@ class LocalServer:
     Args:
         port: TCP port on 127.0.0.1; ``0`` picks a free one.
         data_dir: Where the database and ``credentials.json`` live. ``None`` makes a temporary
-            directory, removed on :meth:`stop`.
-        seed: Makes sampling reproducible (see :class:`~qpi.server.config.ServerConfig`).
+            directory, removed on [`stop`][qpi.server.LocalServer.stop].
+        seed: Makes sampling reproducible (see [`ServerConfig`][qpi.server.config.ServerConfig]).
         log_level: The level of the server's log (``"debug"``, ``"info"``, ``"warning"``, ...).
         access_log: Log one line per request (method, path, status) at INFO.
         strict: Behave as a real QPI v0.1.2 installation, bugs included (see
             `qpi.server.strict` and the deviation table in the local orchestrator guide).
-        **config: Further :class:`~qpi.server.config.ServerConfig` fields (``workers``,
+        **config: Further [`ServerConfig`][qpi.server.config.ServerConfig] fields (``workers``,
             ``host``, ``idle_threshold``, ...).
 
     Example:
@@ -343,7 +343,7 @@ class LocalServer:
         return self.data_dir / CREDENTIALS_FILE
 
     def client(self, **kwargs: Any) -> Any:
-        """A :class:`qpi.QPIClient` for this server, authenticated with :attr:`api_token`.
+        """A `qpi.QPIClient` for this server, authenticated with `api_token`.
 
         Args:
             **kwargs: Passed to ``QPIClient``; ``cache`` defaults to ``<data_dir>/client-cache``.

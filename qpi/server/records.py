@@ -1,6 +1,7 @@
 """The collections of the PocketBase-style records API, with their rules and hooks (§8).
 
-Each :class:`Collection` says which rows a caller sees (an SQL condition, so paging and
+Each [`Collection`][qpi.server.records.Collection] says which rows a caller sees (an SQL condition,
+so paging and
 counts are right), and what create, update and delete check and do. Superusers bypass the
 rules. A rule that refuses answers as PocketBase does: list hides rows, view/update/delete
 give 404, superuser-only actions 403, create 400 "Failed to create record.".

@@ -26,7 +26,7 @@ REAL_SERVER_CAP = 1024 * 1024
 
 
 class StoredResult(RawJSON):
-    """Results encoded as JSON text; :attr:`failed` says whether they are an error."""
+    """Results encoded as JSON text; `failed` says whether they are an error."""
 
     __slots__ = ("failed",)
     failed: bool

@@ -9,7 +9,7 @@ Selection follows the real server (reference §5.4) with its bugs fixed:
    held for them.
 3. Otherwise the oldest pending job of any user runs (FIFO by ``created``).
 
-Jobs run in a :class:`~concurrent.futures.ProcessPoolExecutor` (``forkserver`` context: forking
+Jobs run in a `ProcessPoolExecutor` (``forkserver`` context: forking
 a multi-threaded server is unsafe), one job per worker. Submitting wakes the scheduler at
 once. A result is stored only while the job is still ``running``, so a cancelled job stays
 cancelled and is not charged. A crashed worker puts its jobs back to ``pending``; after
@@ -63,7 +63,8 @@ def _main_module_hidden() -> Iterator[None]:
 
     A ``forkserver`` worker re-imports the parent's main script unless told otherwise, so a
     script that starts a server at top level (no ``if __name__ == "__main__":``) would start
-    one more server in every worker. Workers only run :mod:`qpi.server.executors`, which needs
+    one more server in every worker. Workers only run
+    [`qpi.server.executors`][qpi.server.executors], which needs
     nothing from ``__main__``, so they are started with an empty one.
     """
     main = sys.modules.get("__main__")
@@ -91,7 +92,7 @@ class _Flight:
 
 
 class Scheduler:
-    """Runs jobs in the background; start with :meth:`start`, stop with :meth:`stop`.
+    """Runs jobs in the background; start with `start`, stop with `stop`.
 
     Args:
         store: The server's database.

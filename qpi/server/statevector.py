@@ -1,6 +1,7 @@
 """Exact statevector sampling: the ``mock`` QPU of the local orchestrator.
 
-:func:`run_circuit` simulates a :class:`~qpi.circuit.Circuit` exactly and samples shots from
+[`run_circuit`][qpi.server.statevector.run_circuit] simulates a [`Circuit`][qpi.circuit.Circuit]
+exactly and samples shots from
 the exact distribution, returning what a QPI driver returns per experiment (one entry per
 parameter row). Qubit 0 is the least significant bit of a basis index (Qiskit's convention),
 so in a counts key, printed most significant first, clbit 0 is the rightmost character.
@@ -600,9 +601,10 @@ def run_circuit(
     """Simulate a circuit exactly and sample ``shots`` shots per parameter row.
 
     Args:
-        circuit: The circuit (at most :data:`MAX_QUBITS` qubits).
+        circuit: The circuit (at most [`MAX_QUBITS`][qpi.server.statevector.MAX_QUBITS] qubits).
         rows: Parameter rows, bound positionally to ``circuit.input_names()`` (the sorted
-            input names for a circuit from :func:`qpi.qasm3.parse`). One experiment per row;
+            input names for a circuit from [`qpi.qasm3.parse`][qpi.qasm3.parse]). One experiment per
+            row;
             ``None`` or empty gives one experiment. Like the QPU driver, a circuit without
             inputs runs once per row and ignores the values.
         shots: Shots per experiment.
@@ -745,8 +747,9 @@ def _memory_entries(
 def iq_memory(bits: np.ndarray, meas_return: str, rng: np.random.Generator) -> list:
     """Synthetic level-1 IQ data for measured bits of shape ``(shots, num_clbits)``.
 
-    A 0 reads near :data:`IQ_CENTRES` ``[0]`` and a 1 near ``[1]``, with Gaussian noise of
-    standard deviation :data:`IQ_NOISE` on I and on Q.
+    A 0 reads near [`IQ_CENTRES`][qpi.server.statevector.IQ_CENTRES] ``[0]`` and a 1 near ``[1]``,
+    with Gaussian noise of
+    standard deviation [`IQ_NOISE`][qpi.server.statevector.IQ_NOISE] on I and on Q.
 
     Args:
         bits: The measured bits, one row per shot.
@@ -771,7 +774,7 @@ def statevector(circuit: Circuit, row: Sequence[float] | None = None) -> np.ndar
     """The final state of a circuit without measurements or resets, from ``|0...0>``.
 
     Args:
-        circuit: The circuit (at most :data:`MAX_QUBITS` qubits).
+        circuit: The circuit (at most [`MAX_QUBITS`][qpi.server.statevector.MAX_QUBITS] qubits).
         row: Values of ``circuit.input_names()``, in that order, if it has inputs.
 
     Returns:

@@ -188,7 +188,7 @@ def _check_columns(table: str, columns: Sequence[str]) -> None:
 
 
 class Store:
-    """The database of one server. Thread-safe; close it with :meth:`close`.
+    """The database of one server. Thread-safe; close it with [`close`][qpi.cache.Cache.close].
 
     Args:
         path: The SQLite file (created with its tables when missing).
@@ -217,7 +217,7 @@ class Store:
             self._conn.execute(f"PRAGMA max_page_count = {max(1, int(max_bytes) // page)}")
 
     def _migrate(self) -> None:
-        """Bring a database made by an older version up to :data:`SCHEMA`."""
+        """Bring a database made by an older version up to [`SCHEMA`][qpi.server.store.SCHEMA]."""
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(quantum_jobs)")}
         if "submission" not in columns:
             self._conn.execute(

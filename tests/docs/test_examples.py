@@ -5,6 +5,10 @@ pastes them one after the other into one session would; they start their own
 [`LocalServer`][qpi.server.LocalServer] where they need one. A block that cannot run here (it
 needs a real QPI installation, or shows a signature) is preceded by the line
 ``<!-- docs-test: skip (why) -->``, which the rendered page does not show; keep those rare.
+
+The pages about profiles assume the reader ran `qpi login` for a profile ``lab`` (the default)
+and one named ``local``; each page runs with a config file holding those two, and nothing
+else of the user's.
 """
 
 from __future__ import annotations
@@ -20,6 +24,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 SKIP = re.compile(r"<!--\s*docs-test:\s*skip\b.*?-->")
+PROFILES = """default_profile = "lab"
+
+[profiles.lab]
+url = "https://qpi.lab.example"
+api_token = "qpi_docs_example_token"
+
+[profiles.local]
+url = "http://127.0.0.1:8090"
+cache_mode = "replay"
+"""
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[^\n]*$")
 
 
@@ -60,6 +74,9 @@ def test_the_block_reader_finds_fences_and_skip_marks() -> None:
 @pytest.mark.parametrize("page", _pages_with_examples(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    config = tmp_path / "config.toml"
+    config.write_text(PROFILES)
+    monkeypatch.setenv("QPI_CONFIG", str(config))
     namespace: dict[str, object] = {"__name__": "__docs__"}
     try:
         for line, code, skipped in python_blocks(page.read_text(encoding="utf-8")):

@@ -1,6 +1,7 @@
 """The PocketBase-style records API and password auth (reference §8.1, §2.1).
 
-``/api/collections/{c}/records[/{id}]`` for the collections of :mod:`qpi.server.records`,
+``/api/collections/{c}/records[/{id}]`` for the collections of
+[`qpi.server.records`][qpi.server.records],
 and ``/api/collections/{users,_superusers}/auth-with-password``. Unlike the real server,
 API tokens are accepted here too, so a client holding only a token can use every helper.
 """
