@@ -27,6 +27,7 @@ headers in errors carry no credentials (see ``qpi._http``).
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import hashlib
 import json
@@ -136,6 +137,34 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
 
 
+#: Longest session token whose claims are read for the cache identity.
+_MAX_SESSION_TOKEN = 8192
+
+
+def session_subject(token: str) -> str | None:
+    """The user a PocketBase session token names (``collectionId/id``), or None.
+
+    Reads the token's claims without checking its signature: the answer only scopes cache
+    entries on this machine, and the server checks the token on every request. A token that
+    is not a readable JWT naming a record gives None (the caller falls back to its digest).
+    """
+    parts = token.split(".")
+    if len(token) > _MAX_SESSION_TOKEN or len(parts) != 3:
+        return None
+    try:
+        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, RecursionError):
+        return None
+    if not isinstance(claims, dict):
+        return None
+    record = claims.get("id")
+    collection = claims.get("collectionId") or claims.get("collectionName") or ""
+    if not isinstance(record, str) or not record or not isinstance(collection, str):
+        return None
+    return f"{collection}/{record}"
+
+
 class Credentials:
     """The credentials a client sends, safe to share between threads.
 
@@ -172,8 +201,9 @@ class Credentials:
     def identity(self) -> str:
         """Who these credentials are, for scoping cache entries: a digest, never a token.
 
-        ``token:<digest>`` for an API token, ``session:<digest>`` for a session token alone,
-        ``anonymous`` for neither.
+        ``token:<digest>`` for an API token; ``user:<digest>`` for a session token alone, from
+        the user record the session names, so a renewed session or a new login of the same
+        user keeps its cache entries; ``anonymous`` for neither.
         """
         with self._lock:
             secret, kind = (
@@ -181,6 +211,10 @@ class Credentials:
             )
         if not secret:
             return "anonymous"
+        if kind == "session":
+            subject = session_subject(secret)
+            if subject is not None:
+                secret, kind = subject, "user"
         digest = hashlib.sha256(b"qpi-cache-identity\0" + secret.encode()).hexdigest()
         return f"{kind}:{digest[:24]}"
 
