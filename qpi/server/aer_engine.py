@@ -1,9 +1,11 @@
 """Qiskit Aer as an engine: every circuit and row of a job in one ``AerSimulator.run``.
 
-[`run`][qpi.server.aer_engine.run] takes circuits that are already loaded (each parsed and transpiled once) with
-their parameter rows, and runs them all in one call: rows through Aer's ``parameter_binds``
+[`run`][qpi.server.aer_engine.run] takes circuits that are already loaded (each parsed and
+transpiled once) with their parameter rows,
+and runs them all in one call: rows through Aer's ``parameter_binds``
 (bound in C++, no Python loop), circuits as one list, so Aer pays its set-up once and can
-spread experiments over threads. [`from_circuit`][qpi.server.aer_engine.from_circuit] builds the Qiskit circuit of a
+spread experiments over threads. [`from_circuit`][qpi.server.aer_engine.from_circuit]
+builds the Qiskit circuit of a
 [`Circuit`][qpi.circuit.Circuit] directly from our parser's output, gate by gate, which is
 much faster than Qiskit's OpenQASM 3 loader for wide circuits the ``mock`` QPU hands over.
 

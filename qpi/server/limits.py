@@ -2,11 +2,14 @@
 
 One place for the numbers the scheduler, the submit route and the executors share:
 
-* [`machine_memory`][qpi.server.limits.machine_memory] and [`MEMORY_FRACTION`][qpi.server.limits.MEMORY_FRACTION] give the default memory budget of the
+* [`machine_memory`][qpi.server.limits.machine_memory] and
+  [`MEMORY_FRACTION`][qpi.server.limits.MEMORY_FRACTION] give the default memory budget of the
   simulators (half the machine: the rest is headroom for the server, the OS and other work).
-* [`max_qubits`][qpi.server.limits.max_qubits] is the widest state that budget holds (a 24 GiB machine: 28 qubits).
-* [`estimate`][qpi.server.limits.estimate] counts a payload without expanding it (qubits, operations, shots,
-  rows) and says how much memory and work the job needs, so the scheduler can send short
+* [`max_qubits`][qpi.server.limits.max_qubits] is the widest state that budget holds (a
+  24 GiB machine: 28 qubits).
+* [`estimate`][qpi.server.limits.estimate] counts a payload without expanding it (qubits,
+  operations, shots, rows) and says how much memory and work the job needs,
+  so the scheduler can send short
   jobs past long ones and the submit route can refuse what can never fit.
 """
 

@@ -1,7 +1,7 @@
 """The scheduler: picks pending jobs, runs them in simulator processes, stores their results.
 
-Which jobs may run is [`qpi.server.selection`][qpi.server.selection]'s answer (the real server's rules, reference
-§5.4). Among them:
+Which jobs may run is [`qpi.server.selection`][qpi.server.selection]'s answer (the real
+server's rules, reference §5.4). Among them:
 
 * **Lanes.** ``workers`` general processes take any job; ``short_workers`` more take only
   jobs whose estimated work ([`estimate`][qpi.server.limits.estimate]: qubits, operations, shots,

@@ -1,6 +1,7 @@
 """Simulator processes the scheduler can end at any moment, and that end with their server.
 
-A [`Worker`][qpi.server.workers.Worker] is one process started from the ``forkserver`` (which imports
+A [`Worker`][qpi.server.workers.Worker] is one process started from the ``forkserver`` (which
+imports
 [`PRELOAD`][qpi.server.executors.PRELOAD] once, so every worker starts warm). It runs one job at a
 time: the scheduler sends the job's arguments down a pipe, the worker answers with the
 result. A job over its time or memory limit, or cancelled, is stopped by killing its worker;
@@ -63,7 +64,10 @@ _PR_SET_PDEATHSIG = 1
 
 
 def configure_environment() -> None:
-    """Put [`WORKER_ENVIRONMENT`][qpi.server.workers.WORKER_ENVIRONMENT] into this process's environment (existing values win)."""
+    """Put [`WORKER_ENVIRONMENT`][qpi.server.workers.WORKER_ENVIRONMENT] into the environment.
+
+    Values already set win.
+    """
     for key, value in WORKER_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
 
