@@ -1,8 +1,7 @@
 """Simulator processes the scheduler can end at any moment, and that end with their server.
 
 A [`Worker`][qpi.server.workers.Worker] is one process started from the ``forkserver`` (which
-imports
-[`PRELOAD`][qpi.server.executors.PRELOAD] once, so every worker starts warm). It runs one job at a
+imports `PRELOAD` once, so every worker starts warm). It runs one job at a
 time: the scheduler sends the job's arguments down a pipe, the worker answers with the
 result. A job over its time or memory limit, or cancelled, is stopped by killing its worker;
 the scheduler starts a fresh one. A ``ProcessPoolExecutor`` cannot do that: it has no way to
