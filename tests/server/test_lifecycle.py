@@ -184,9 +184,11 @@ def _seconds(stamp: str) -> float:
 
 
 def test_a_killed_worker_requeues_its_job_then_fails_it_after_three_crashes():
+    # A mid-circuit measurement keeps the job on our own (slower) kernel rather than Aer, so it
+    # runs long enough for the worker to be killed while it runs.
     heavy = (
-        'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[22] q;\nbit[22] c;\n'
-        + "".join(f"h q[{i}];\nrx(0.1) q[{i}];\n" for i in range(22)) * 2
+        'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[22] q;\nbit[22] c;\nc[0] = measure q[0];\n'
+        + "".join(f"h q[{i}];\nrx(0.1) q[{i}];\n" for i in range(22)) * 4
         + "c = measure q;\n"
     )
     before = _workers()
